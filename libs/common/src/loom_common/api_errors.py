@@ -1,0 +1,101 @@
+"""JSON errors for ``/api/`` routes: ``{"error": {"code": ..., "message": ...}}`` with the status.
+
+Views raise :class:`ApiError` (or any werkzeug ``HTTPException``); nothing under ``/api/``
+answers with an HTML page or a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        fields: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code or _CODES.get(status, "error")
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    fields: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {"code": code or _CODES.get(status, "error"), "message": message}
+    if fields:
+        body["fields"] = fields
+    response = Response(orjson.dumps({"error": body}), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _handle_api_error(error: ApiError) -> Response:
+    return error_response(
+        error.status, error.message, code=error.code, fields=error.fields, headers=error.headers
+    )
+
+
+def _handle_http_exception(error: HTTPException) -> Response | HTTPException:
+    if not is_api_request():
+        return error
+    status = error.code or 500
+    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+    message = error.description or error.name
+    if isinstance(error, InternalServerError):
+        message = "internal error; it has been reported"
+    return error_response(status, message, headers=headers)
+
+
+def _reject_malformed_json() -> Response | None:
+    """A body that claims to be JSON must parse: 400 naming the problem, before any view runs."""
+    if not is_api_request() or not request.is_json or not request.content_length:
+        return None
+    try:
+        orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as error:
+        return error_response(400, f"malformed JSON body: {error}")
+    return None
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.before_request(_reject_malformed_json)

@@ -1,0 +1,42 @@
+"""``init_app``: what every Loom Flask app gets, wired in one place and in one order."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from spectree import SpecTree
+
+from loom_common import api_errors, auth, health, openapi, request_ids
+from loom_common.db import Database
+from loom_common.health import Readiness, broker_check
+from loom_common.metrics import render_metrics
+from loom_common.settings import Settings
+
+
+def init_app(
+    app: Flask,
+    settings: Settings,
+    *,
+    spec: SpecTree,
+    database: Database | None = None,
+) -> None:
+    """Request ids and access logs, JSON API errors, bearer auth, health, metrics, OpenAPI."""
+    app.config["LOOM_SERVICE"] = settings.service or "loom"
+    app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
+    app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    request_ids.init_app(app)
+    api_errors.init_app(app)
+    auth.init_app(app, settings.api_token.get_secret_value())
+
+    checks = {"broker": broker_check(settings.broker_url)}
+    if database is not None:
+        checks["database"] = database.ping
+        app.extensions["loom_database"] = database
+    health.init_app(app, Readiness(checks))
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        body, content_type = render_metrics()
+        return Response(body, content_type=content_type)
+
+    openapi.init_app(app, spec)

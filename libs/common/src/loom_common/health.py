@@ -1,0 +1,69 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (it can reach what it depends on)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import orjson
+import pika
+from flask import Flask, Response
+
+ReadinessCheck = Callable[[], None]  # raises with a readable reason when not ready
+
+
+def broker_check(broker_url: str, timeout: float = 2.0) -> ReadinessCheck:
+    """Open and close an AMQP connection: proves address, credentials and vhost."""
+
+    def check() -> None:
+        first_url = broker_url.split(";")[0]
+        parameters = pika.URLParameters(first_url)
+        parameters.socket_timeout = timeout
+        parameters.blocked_connection_timeout = timeout
+        parameters.connection_attempts = 1
+        parameters.stack_timeout = timeout
+        try:
+            connection = pika.BlockingConnection(parameters)
+        except Exception as error:
+            raise ConnectionError(type(error).__name__ + (f": {error}" if str(error) else "")) from None
+        connection.close()
+
+    return check
+
+
+class Readiness:
+    """Runs the named checks; results are cached briefly so probes cannot hammer the broker."""
+
+    def __init__(self, checks: dict[str, ReadinessCheck], cache_seconds: float = 1.0) -> None:
+        self.checks = checks
+        self.cache_seconds = cache_seconds
+        self._cached: tuple[float, dict[str, str]] | None = None
+
+    def problems(self) -> dict[str, str]:
+        now = time.monotonic()
+        if self._cached and now - self._cached[0] < self.cache_seconds:
+            return self._cached[1]
+        problems = {}
+        for name, check in self.checks.items():
+            try:
+                check()
+            except Exception as error:
+                problems[name] = str(error) or type(error).__name__
+        self._cached = (now, problems)
+        return problems
+
+
+def init_app(app: Flask, readiness: Readiness) -> None:
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return Response(orjson.dumps({"status": "ok"}), mimetype="application/json")
+
+    @app.get("/readyz")
+    def readyz() -> Response:
+        problems = readiness.problems()
+        if problems:
+            message = "not ready: " + "; ".join(f"{name} is down ({why})" for name, why in problems.items())
+            body = {"status": "unavailable", "error": {"code": "unavailable", "message": message}, "down": problems}
+            return Response(orjson.dumps(body), status=503, mimetype="application/json")
+        checks = dict.fromkeys(readiness.checks, "ok")
+        return Response(orjson.dumps({"status": "ready", "checks": checks}), mimetype="application/json")

@@ -1,0 +1,8 @@
+"""Dramatiq middleware shared by every Loom consumer, one concern per module."""
+
+from loom_common.middleware.error_capture import ErrorCapture
+from loom_common.middleware.job_log import JobRunLog
+from loom_common.middleware.request_id import RequestIdPropagation
+from loom_common.middleware.shipping_pause import ShippingPause
+
+__all__ = ["ErrorCapture", "JobRunLog", "RequestIdPropagation", "ShippingPause"]

@@ -1,0 +1,76 @@
+"""Alembic, the same for every service: ``loom-migrate <service> upgrade head``.
+
+Each service keeps its revisions in ``services/<name>/migrations`` (shipped inside its wheel
+as ``loom_<name>/migrations``); its ``env.py`` calls :func:`run_migrations`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData
+
+from loom_common.db import create_db_engine
+from loom_common.settings import SERVICES, load_settings
+
+
+def migrations_dir(service: str) -> Path:
+    package = importlib.import_module(f"loom_{service}")
+    package_dir = Path(package.__file__ or "").parent
+    shipped = package_dir / "migrations"  # inside an installed wheel
+    if shipped.is_dir():
+        return shipped
+    return package_dir.parents[1] / "migrations"  # in the source tree
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir(service)))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(service: str, database_url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(service, database_url), revision)
+
+
+def downgrade(service: str, database_url: str, revision: str = "base") -> None:
+    command.downgrade(alembic_config(service, database_url), revision)
+
+
+def run_migrations(metadata: MetaData) -> None:
+    """The body of every service's ``env.py``."""
+    url = context.config.attributes["database_url"]
+    engine = create_db_engine(url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
+    engine.dispose()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="loom-migrate", description=__doc__)
+    parser.add_argument("service", choices=SERVICES)
+    parser.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
+    parser.add_argument("revision", nargs="?")
+    args = parser.parse_args(argv)
+    settings = load_settings(args.service)
+    url = settings.database_url(args.service)
+    if args.action == "upgrade":
+        upgrade(args.service, url, args.revision or "head")
+    elif args.action == "downgrade":
+        downgrade(args.service, url, args.revision or "-1")
+    else:
+        command.current(alembic_config(args.service, url))
+    print(f"loom-migrate: {args.service} {args.action} done", file=sys.stderr)

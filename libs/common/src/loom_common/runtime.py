@@ -1,0 +1,33 @@
+"""Start-up of a Loom process: settings, broker, logging and error capture, in that order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loom_common.broker import send, setup_broker
+from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE, LOGS_ACTOR, LOGS_QUEUE
+from loom_common.error_capture import init_error_capture
+from loom_common.log_setup import configure_logging
+from loom_common.settings import Settings, load_settings
+
+_initialised: dict[str, Settings] = {}
+
+
+def publish_log_batch(records: list[dict[str, Any]]) -> None:
+    send(LOGS_QUEUE, LOGS_ACTOR, records=records)
+
+
+def publish_error_event(event: dict[str, Any]) -> None:
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event)
+
+
+def init_process(service: str, settings: Settings | None = None) -> Settings:
+    """Idempotent: the gunicorn app factory and the dramatiq actors module both call it."""
+    if service in _initialised and settings is None:
+        return _initialised[service]
+    settings = settings or load_settings(service)
+    setup_broker(settings)
+    configure_logging(settings, publish=publish_log_batch)
+    init_error_capture(settings, publish=publish_error_event)
+    _initialised[service] = settings
+    return settings

@@ -1,0 +1,147 @@
+"""One typed settings object, read from ``LOOM_*`` environment variables.
+
+Every process calls :func:`load_settings` once at start. An invalid value stops the
+process with a message naming the variable, and ``production`` refuses default secrets.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SERVICES = ("web", "worker", "errors", "logs")
+DEFAULT_SECRET_KEY = "dev-secret-key-change-me"
+DEFAULT_API_TOKEN = "dev-api-token"
+DEFAULT_PORTS = {"web": 8000, "worker": 8001, "errors": 8002, "logs": 8003}
+
+Environment = Literal["dev", "test", "staging", "production"]
+
+
+class SettingsError(SystemExit):
+    """Raised at start when the environment holds an unusable value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOOM_", extra="ignore", frozen=True)
+
+    env: Environment = "dev"
+    service: Literal["web", "worker", "errors", "logs"] | None = None
+    release: str = "0.1.0"
+    var_dir: Path = Path("var")
+
+    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    web_database_url: str | None = None
+    worker_database_url: str | None = None
+    errors_database_url: str | None = None
+    logs_database_url: str | None = None
+    smtp_url: str = "smtp://127.0.0.1:1025"
+
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    api_token: SecretStr = SecretStr(DEFAULT_API_TOKEN)
+
+    host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+    worker_port: int = Field(default=8001, ge=1, le=65535)
+    errors_port: int = Field(default=8002, ge=1, le=65535)
+    logs_port: int = Field(default=8003, ge=1, le=65535)
+    http_workers: int = Field(default=2, ge=1)
+    http_threads: int = Field(default=4, ge=1)
+
+    log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["auto", "human", "json"] = "auto"
+    ship_logs: bool = True
+    log_ship_batch_size: int = Field(default=500, ge=1)
+    log_ship_interval: float = Field(default=1.0, gt=0)
+    log_ship_buffer: int = Field(default=20_000, ge=1)
+    capture_errors: bool = True
+    error_buffer: int = Field(default=1_000, ge=1)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _check_broker_url(cls, value: str) -> str:
+        for url in value.split(";"):
+            parts = urlsplit(url)
+            if parts.scheme not in ("amqp", "amqps") or not parts.hostname:
+                raise ValueError(f"expected amqp://user:password@host:port/vhost, got {url!r}")
+        return value
+
+    @field_validator("web_database_url", "worker_database_url", "errors_database_url", "logs_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            make_url(value)
+        except ArgumentError as error:
+            raise ValueError(f"not a database URL: {value!r} ({error})") from None
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
+            raise ValueError(f"expected smtp://host:port, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+            raise ValueError("LOOM_SECRET_KEY: production refuses the default secret key")
+        if self.api_token.get_secret_value() == DEFAULT_API_TOKEN:
+            raise ValueError("LOOM_API_TOKEN: production refuses the default API token")
+        if self.service and self.database_url(self.service).startswith("sqlite"):
+            name = f"LOOM_{self.service.upper()}_DATABASE_URL"
+            raise ValueError(f"{name}: production needs a PostgreSQL URL, not SQLite")
+        return self
+
+    def database_url(self, service: str) -> str:
+        """The service's database URL: the configured one, else a SQLite file under var/."""
+        configured: str | None = getattr(self, f"{service}_database_url")
+        return configured or f"sqlite:///{self.var_dir / (service + '.db')}"
+
+    def port(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    @property
+    def json_logs(self) -> bool:
+        if self.log_format == "auto":
+            return self.env != "dev"
+        return self.log_format == "json"
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        field = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if field:
+            lines.append(f"invalid setting LOOM_{field.upper()}: {message}")
+        else:
+            lines.append(f"invalid settings: {message}")
+    return "\n".join(lines)
+
+
+def load_settings(service: str | None = None, **overrides: object) -> Settings:
+    """Read the settings from the environment; exit with a readable message if they are wrong."""
+    if service is not None:
+        overrides.setdefault("service", service)
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+@functools.cache
+def settings_for(service: str) -> Settings:
+    """The process-wide settings of one service (read once; tests call ``settings_for.cache_clear``)."""
+    return load_settings(service)

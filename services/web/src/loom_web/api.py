@@ -1,0 +1,33 @@
+"""The web app's JSON API."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g
+from spectree import Response
+
+from loom_common.broker import send
+from loom_common.contracts import JOBS_QUEUE
+from loom_web.extensions import database, spec
+from loom_web.models import GreetingRequest
+from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
+
+api = Blueprint("api", __name__, url_prefix="/api")
+
+GREET_ACTOR = "greet"  # defined by the worker; see services/worker/src/loom_worker/actors.py
+
+
+@api.get("/hello")
+@spec.validate(query=HelloQuery, resp=Response(HTTP_200=HelloResponse), tags=["web"])
+def hello(query: HelloQuery) -> HelloResponse:
+    """Say hello: the smallest JSON endpoint, through the whole Loom stack."""
+    return HelloResponse(message=f"Hello, {query.name}!", request_id=g.request_id)
+
+
+@api.post("/greetings")
+@spec.validate(json=GreetingIn, resp=Response(HTTP_202=GreetingQueued), tags=["web"])
+def queue_greeting(json: GreetingIn) -> tuple[GreetingQueued, int]:
+    """Ask the worker to prepare a greeting in the background."""
+    message = send(JOBS_QUEUE, GREET_ACTOR, name=json.name)
+    with database(current_app).session() as session:
+        session.add(GreetingRequest(name=json.name, job_id=message.message_id, request_id=g.request_id))
+    return GreetingQueued(job_id=message.message_id, status="queued", request_id=g.request_id), 202
