@@ -40,6 +40,7 @@ def make_spec(service: str, version: str = "0.1.0") -> SpecTree:
         title=f"Loom {service}",
         version=version,
         path="apidoc",
+        mode="strict",  # only views decorated with @spec.validate are documented
         annotations=True,
         before=_house_validation_error,
         validation_error_status=422,

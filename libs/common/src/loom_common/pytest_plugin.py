@@ -1,0 +1,42 @@
+"""Fixtures every service's tests share: ``pytest_plugins = ["loom_common.pytest_plugin"]``.
+
+- ``broker_url``: a fresh RabbitMQ vhost for the test session (deleted after).
+- ``make_settings(service, **overrides)``: test settings with a temporary ``var/`` folder and
+  that vhost, with the service's migrations applied to its SQLite database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loom_common.migrations import upgrade
+from loom_common.settings import Settings, load_settings
+from loom_common.testing import temporary_vhost
+
+
+@pytest.fixture(scope="session")
+def broker_url() -> Iterator[str]:
+    with temporary_vhost() as url:
+        yield url
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, broker_url: str) -> Callable[..., Settings]:
+    def build(service: str, migrate: bool = True, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "var_dir": tmp_path / "var",
+            "broker_url": broker_url,
+            "log_ship_interval": 0.2,
+        }
+        values.update(overrides)
+        settings = load_settings(service, **values)
+        if migrate:
+            upgrade(service, settings.database_url(service))
+        return settings
+
+    return build
