@@ -77,7 +77,9 @@ def _handle_http_exception(error: HTTPException) -> Response | HTTPException:
     if not is_api_request():
         return error
     status = error.code or 500
-    headers = {k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")}
+    headers = {
+        k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")
+    }
     message = error.description or error.name
     if isinstance(error, InternalServerError):
         message = "internal error; it has been reported"

@@ -87,7 +87,9 @@ class BrokerTransport(Transport):
                 self._sent.inc()
                 return
             except Exception as error:
-                logger.warning("error event {} waits for the broker: {}", event.get("event_id"), error)
+                logger.warning(
+                    "error event {} waits for the broker: {}", event.get("event_id"), error
+                )
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_SECONDS)
 
@@ -122,7 +124,6 @@ def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTrans
         auto_enabling_integrations=False,
         integrations=[FlaskIntegration(), DedupeIntegration(), ExcepthookIntegration()],
         in_app_include=LOOM_PACKAGES,
-        send_default_pii=False,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
         max_request_body_size="medium",
         before_send=_tag_request_id,

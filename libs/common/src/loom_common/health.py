@@ -25,7 +25,9 @@ def broker_check(broker_url: str, timeout: float = 2.0) -> ReadinessCheck:
         try:
             connection = pika.BlockingConnection(parameters)
         except Exception as error:
-            raise ConnectionError(type(error).__name__ + (f": {error}" if str(error) else "")) from None
+            raise ConnectionError(
+                type(error).__name__ + (f": {error}" if str(error) else "")
+            ) from None
         connection.close()
 
     return check
@@ -62,8 +64,16 @@ def init_app(app: Flask, readiness: Readiness) -> None:
     def readyz() -> Response:
         problems = readiness.problems()
         if problems:
-            message = "not ready: " + "; ".join(f"{name} is down ({why})" for name, why in problems.items())
-            body = {"status": "unavailable", "error": {"code": "unavailable", "message": message}, "down": problems}
+            message = "not ready: " + "; ".join(
+                f"{name} is down ({why})" for name, why in problems.items()
+            )
+            body = {
+                "status": "unavailable",
+                "error": {"code": "unavailable", "message": message},
+                "down": problems,
+            }
             return Response(orjson.dumps(body), status=503, mimetype="application/json")
         checks = dict.fromkeys(readiness.checks, "ok")
-        return Response(orjson.dumps({"status": "ready", "checks": checks}), mimetype="application/json")
+        return Response(
+            orjson.dumps({"status": "ready", "checks": checks}), mimetype="application/json"
+        )

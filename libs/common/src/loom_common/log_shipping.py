@@ -92,7 +92,9 @@ class LogShipper:
         while not self._stopping.is_set():
             self._wakeup.wait(backoff or self._interval)
             self._wakeup.clear()
-            backoff = 0.0 if self._ship_buffered() else min(max(backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
+            backoff = (
+                0.0 if self._ship_buffered() else min(max(backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
+            )
 
     def _ship_buffered(self) -> bool:
         """Publish every full or due batch; False when the broker refused one."""
@@ -114,7 +116,11 @@ class LogShipper:
         """Ship what is buffered now; True if the buffer emptied within ``timeout``."""
         deadline = time.monotonic() + timeout
         while self._buffer and time.monotonic() < deadline:
-            if self._thread is None or not self._thread.is_alive() or self._owner_pid != os.getpid():
+            if (
+                self._thread is None
+                or not self._thread.is_alive()
+                or self._owner_pid != os.getpid()
+            ):
                 if not self._ship_buffered():
                     time.sleep(0.1)
                 continue

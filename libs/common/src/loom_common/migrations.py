@@ -62,7 +62,9 @@ def run_migrations(metadata: MetaData) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="loom-migrate", description=__doc__)
     parser.add_argument("service", choices=SERVICES)
-    parser.add_argument("action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade")
+    parser.add_argument(
+        "action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade"
+    )
     parser.add_argument("revision", nargs="?")
     args = parser.parse_args(argv)
     settings = load_settings(args.service)

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from flask import Flask, Response
 from spectree import SecurityScheme, SpecTree
-from spectree.models import SecuritySchemeData, SecureType
+from spectree.models import SecureType, SecuritySchemeData
 
 from loom_common.api_errors import error_response
 
@@ -27,7 +27,9 @@ def _house_validation_error(
     """spectree hook: rewrite its 422 body into ``{"error": {..., "fields": {...}}}``."""
     if validation_error is None or response is None:
         return
-    fields = {_field_name(e.get("loc", ())): e.get("msg", "invalid") for e in validation_error.errors()}
+    fields = {
+        _field_name(e.get("loc", ())): e.get("msg", "invalid") for e in validation_error.errors()
+    }
     summary = "; ".join(f"{name}: {message}" for name, message in fields.items())
     replacement = error_response(422, f"invalid request: {summary}", fields=fields)
     response.set_data(replacement.get_data())

@@ -1,6 +1,7 @@
 """Fixtures every service's tests share: ``pytest_plugins = ["loom_common.pytest_plugin"]``.
 
 - ``broker_url``: a fresh RabbitMQ vhost for the test session (deleted after).
+- ``operator_headers``: the bearer token header that test settings accept.
 - ``make_settings(service, **overrides)``: test settings with a temporary ``var/`` folder and
   that vhost, with the service's migrations applied to its SQLite database.
 """
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from loom_common.migrations import upgrade
-from loom_common.settings import Settings, load_settings
+from loom_common.settings import DEFAULT_API_TOKEN, Settings, load_settings
 from loom_common.testing import temporary_vhost
 
 
@@ -40,3 +41,9 @@ def make_settings(tmp_path: Path, broker_url: str) -> Callable[..., Settings]:
         return settings
 
     return build
+
+
+@pytest.fixture
+def operator_headers() -> dict[str, str]:
+    """The Authorization header with the operator token that test settings use."""
+    return {"Authorization": f"Bearer {DEFAULT_API_TOKEN}"}

@@ -36,7 +36,9 @@ def _finish_request(response: Response) -> Response:
         status=response.status_code,
         duration_ms=round(duration * 1000, 2),
         remote_addr=request.remote_addr,
-    ).info("{} {} {} {:.1f} ms", request.method, request.path, response.status_code, duration * 1000)
+    ).info(
+        "{} {} {} {:.1f} ms", request.method, request.path, response.status_code, duration * 1000
+    )
     return response
 
 

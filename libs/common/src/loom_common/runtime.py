@@ -22,11 +22,17 @@ def publish_error_event(event: dict[str, Any]) -> None:
 
 
 def init_process(service: str, settings: Settings | None = None) -> Settings:
-    """Idempotent: the gunicorn app factory and the dramatiq actors module both call it."""
-    if service in _initialised and settings is None:
-        return _initialised[service]
+    """Idempotent: the gunicorn app factory and the dramatiq actors module both call it.
+
+    The broker is made once per broker URL: actors stay bound to the broker that existed
+    when their module was imported, so a second call must not replace it.
+    """
+    previous = _initialised.get(service)
+    if previous is not None and settings is None:
+        return previous
     settings = settings or load_settings(service)
-    setup_broker(settings)
+    if previous is None or previous.broker_url != settings.broker_url:
+        setup_broker(settings)
     configure_logging(settings, publish=publish_log_batch)
     init_error_capture(settings, publish=publish_error_event)
     _initialised[service] = settings

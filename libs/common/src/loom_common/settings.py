@@ -6,7 +6,6 @@ process with a message naming the variable, and ``production`` refuses default s
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -72,7 +71,9 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected amqp://user:password@host:port/vhost, got {url!r}")
         return value
 
-    @field_validator("web_database_url", "worker_database_url", "errors_database_url", "logs_database_url")
+    @field_validator(
+        "web_database_url", "worker_database_url", "errors_database_url", "logs_database_url"
+    )
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -139,9 +140,3 @@ def load_settings(service: str | None = None, **overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
-
-
-@functools.cache
-def settings_for(service: str) -> Settings:
-    """The process-wide settings of one service (read once; tests call ``settings_for.cache_clear``)."""
-    return load_settings(service)

@@ -59,7 +59,9 @@ def temporary_vhost(
 
 
 @contextlib.contextmanager
-def temporary_postgres_database(base_url: str = "postgresql://postgres@127.0.0.1:5432") -> Iterator[str]:
+def temporary_postgres_database(
+    base_url: str = "postgresql://postgres@127.0.0.1:5432",
+) -> Iterator[str]:
     """A fresh PostgreSQL database for one test run; yields its URL and drops it after."""
     import psycopg
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
-from spectree import Response
-
 from loom_common.broker import send
 from loom_common.contracts import JOBS_QUEUE
+from spectree import Response
+
 from loom_web.extensions import database, spec
 from loom_web.models import GreetingRequest
 from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
@@ -29,5 +29,7 @@ def queue_greeting(json: GreetingIn) -> tuple[GreetingQueued, int]:
     """Ask the worker to prepare a greeting in the background."""
     message = send(JOBS_QUEUE, GREET_ACTOR, name=json.name)
     with database(current_app).session() as session:
-        session.add(GreetingRequest(name=json.name, job_id=message.message_id, request_id=g.request_id))
+        session.add(
+            GreetingRequest(name=json.name, job_id=message.message_id, request_id=g.request_id)
+        )
     return GreetingQueued(job_id=message.message_id, status="queued", request_id=g.request_id), 202

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import DateTime, String
+from loom_common.db import UTCDateTime, utcnow
+from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
     pass
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class GreetingRequest(Base):
@@ -25,4 +22,4 @@ class GreetingRequest(Base):
     name: Mapped[str] = mapped_column(String(100))
     job_id: Mapped[str] = mapped_column(String(64), index=True)
     request_id: Mapped[str | None] = mapped_column(String(128))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,20 @@
+"""The worker's HTTP API: ``gunicorn -c python:loom_common.gunicorn_conf 'loom_worker.app:create_app()'``."""
+
+from __future__ import annotations
+
+from flask import Flask
+from loom_common import flask_app
+from loom_common.db import Database
+from loom_common.runtime import init_process
+from loom_common.settings import Settings
+
+from loom_worker.api import api
+from loom_worker.extensions import spec
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = init_process("worker", settings)
+    app = Flask(__name__)
+    app.register_blueprint(api)
+    flask_app.init_app(app, settings, spec=spec, database=Database(settings.database_url("worker")))
+    return app
