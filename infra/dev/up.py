@@ -1,0 +1,173 @@
+"""``make up``: run every Loom service on this machine, under one process manager (honcho).
+
+Reads each service's ``services/<name>/service.toml``, makes sure RabbitMQ answers, runs the
+migrations, writes ``var/Procfile`` and starts it; prints the URLs once every service is
+ready. ``--detach`` runs in the background (logs in ``var/up.log``); ``--down`` stops that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from loom_common.manifest import REPO_ROOT, ServiceManifest, load_manifests
+from loom_common.settings import load_settings
+
+VAR = REPO_ROOT / "var"
+PID_FILE = VAR / "up.pid"
+LOG_FILE = VAR / "up.log"
+SMTP_PORT = 1025
+BIN = Path(sys.executable).parent
+
+
+def say(message: str) -> None:
+    print(f"loom: {message}", flush=True)
+
+
+def answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def running_pid() -> int | None:
+    try:
+        pid = int(PID_FILE.read_text())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def ensure_rabbitmq() -> None:
+    if answers("127.0.0.1", 5672):
+        return
+    if shutil.which("rabbitmq-server") is None:
+        sys.exit("loom: RabbitMQ is not installed. Install it with: sudo apt-get install -y rabbitmq-server")
+    say("RabbitMQ is stopped; starting it (rabbitmq-server -detached)")
+    subprocess.run(["rabbitmq-server", "-detached"], check=True)
+    subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "60"], check=True)
+
+
+def migrate(manifests: list[ServiceManifest]) -> None:
+    for manifest in manifests:
+        if manifest.migrations:
+            subprocess.run([BIN / "loom-migrate", manifest.name, "upgrade"], check=True)
+
+
+def write_procfile(manifests: list[ServiceManifest]) -> Path:
+    metrics = VAR / "metrics"
+    shutil.rmtree(metrics, ignore_errors=True)  # multiprocess samples of a previous run
+    lines = []
+    for manifest in manifests:
+        (metrics / manifest.name).mkdir(parents=True, exist_ok=True)
+        env = " ".join(f"{k}={v}" for k, v in manifest.environment(metrics).items())
+        lines += [f"{p.name}: env {env} {p.command}" for p in manifest.processes]
+    mail = VAR / "mail"
+    lines.append(
+        f"smtp: {BIN / 'python'} -m aiosmtpd -n -l 127.0.0.1:{SMTP_PORT} "
+        f"-c aiosmtpd.handlers.Mailbox {mail}"
+    )
+    procfile = VAR / "Procfile"
+    procfile.write_text("\n".join(lines) + "\n")
+    return procfile
+
+
+def wait_until_ready(manifests: list[ServiceManifest], timeout: float = 60) -> list[str] | None:
+    """The service URLs once every /readyz answers 200; None (after saying which) if not."""
+    settings = load_settings()
+    urls = {m.name: f"http://{settings.host}:{settings.port(m.name)}" for m in manifests}
+    pending = dict(urls)
+    deadline = time.monotonic() + timeout
+    while pending and time.monotonic() < deadline:
+        for name, url in list(pending.items()):
+            try:
+                with urllib.request.urlopen(url + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        del pending[name]
+            except OSError:
+                pass
+        time.sleep(0.5)
+    if pending:
+        say("not ready after {:.0f}s: {}".format(timeout, ", ".join(pending)))
+        return None
+    return [f"  {name:<7} {url}" for name, url in urls.items()]
+
+
+def print_urls(lines: list[str] | None) -> None:
+    if lines is None:
+        return
+    say("all services are up:\n" + "\n".join(lines))
+    print(f"  {'smtp':<7} smtp://127.0.0.1:{SMTP_PORT} (mail kept in {VAR / 'mail'})", flush=True)
+
+
+def up(detach: bool) -> None:
+    pid = running_pid()
+    if pid is not None:
+        say(f"already running (pid {pid}); `make down` stops it")
+        return
+    manifests = load_manifests()
+    ensure_rabbitmq()
+    VAR.mkdir(exist_ok=True)
+    migrate(manifests)
+    procfile = write_procfile(manifests)
+    command = [str(BIN / "honcho"), "-f", str(procfile), "-d", str(REPO_ROOT), "start"]
+    # The processes find gunicorn, dramatiq and python in this virtualenv.
+    os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    if detach:
+        with LOG_FILE.open("ab") as log:
+            honcho = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+        PID_FILE.write_text(str(honcho.pid))
+        ready = wait_until_ready(manifests)
+        if ready is None:
+            down()
+            sys.exit(f"loom: stopped everything; see {LOG_FILE} for why")
+        print_urls(ready)
+        say(f"running in the background (logs: {LOG_FILE}); `make down` stops it")
+        return
+    honcho = subprocess.Popen(command)
+    PID_FILE.write_text(str(honcho.pid))
+    # Ctrl-C reaches honcho too (same process group); it stops its children, we wait for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        print_urls(wait_until_ready(manifests))
+        honcho.wait()
+    finally:
+        PID_FILE.unlink(missing_ok=True)
+
+
+def down() -> None:
+    pid = running_pid()
+    if pid is None:
+        say("nothing is running")
+        PID_FILE.unlink(missing_ok=True)
+        return
+    os.killpg(os.getpgid(pid), signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while running_pid() is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    PID_FILE.unlink(missing_ok=True)
+    say(f"stopped (pid {pid})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--detach", action="store_true", help="run in the background")
+    parser.add_argument("--down", action="store_true", help="stop a detached run")
+    args = parser.parse_args()
+    os.chdir(REPO_ROOT)
+    down() if args.down else up(args.detach)
+
+
+if __name__ == "__main__":
+    main()
