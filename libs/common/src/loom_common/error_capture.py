@@ -1,7 +1,7 @@
 """Uncaught exceptions become Sentry-schema events published to the ``errors`` queue.
 
-sentry-sdk builds the events (exception chain, frames with ``in_app``, request data with
-secrets scrubbed); :class:`BrokerTransport` replaces its HTTP transport and publishes from a
+sentry-sdk builds the events (exception chain, frames with ``in_app``, secrets scrubbed);
+flask_capture.py and middleware/error_capture.py decide when; :class:`BrokerTransport` replaces its HTTP transport and publishes from a
 background thread, so capture never raises into the caller nor waits on the network.
 """
 
@@ -18,7 +18,6 @@ import sentry_sdk
 from loguru import logger
 from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
-from sentry_sdk.integrations.flask import FlaskIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 from sentry_sdk.transport import Transport
 
@@ -122,10 +121,9 @@ def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTrans
         server_name=service,
         default_integrations=False,
         auto_enabling_integrations=False,
-        integrations=[FlaskIntegration(), DedupeIntegration(), ExcepthookIntegration()],
+        integrations=[DedupeIntegration(), ExcepthookIntegration()],
         in_app_include=LOOM_PACKAGES,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
-        max_request_body_size="medium",
         before_send=_tag_request_id,
         traces_sample_rate=None,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response
 from spectree import SpecTree
 
-from loom_common import api_errors, auth, health, openapi, request_ids
+from loom_common import api_errors, auth, flask_capture, health, openapi, request_ids
 from loom_common.db import Database
 from loom_common.health import Readiness, broker_check
 from loom_common.metrics import render_metrics
@@ -19,13 +19,15 @@ def init_app(
     spec: SpecTree,
     database: Database | None = None,
 ) -> None:
-    """Request ids and access logs, JSON API errors, bearer auth, health, metrics, OpenAPI."""
+    """Request ids and access logs, JSON API errors, error capture, bearer auth, health,
+    metrics, OpenAPI."""
     app.config["LOOM_SERVICE"] = settings.service or "loom"
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     request_ids.init_app(app)
     api_errors.init_app(app)
+    flask_capture.init_app(app)
     auth.init_app(app, settings.api_token.get_secret_value())
 
     checks = {"broker": broker_check(settings.broker_url)}

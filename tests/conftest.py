@@ -1,0 +1,98 @@
+"""The four services as real processes (gunicorn and dramatiq, as declared in each
+``service.toml``), on free ports, with their own databases and a fresh RabbitMQ vhost."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from loom_common.manifest import REPO_ROOT, load_manifests
+from loom_common.settings import DEFAULT_API_TOKEN
+from loom_common.testing import free_port, temporary_vhost, wait_until
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = REPO_ROOT / "artifacts" / "integration"
+
+
+@dataclass
+class Stack:
+    urls: dict[str, str]
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    headers: dict[str, str] = field(
+        default_factory=lambda: {"Authorization": f"Bearer {DEFAULT_API_TOKEN}"}
+    )
+
+    def get(self, service: str, path: str, **kwargs: object) -> requests.Response:
+        return requests.get(self.urls[service] + path, headers=self.headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+    def post(self, service: str, path: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.urls[service] + path, headers=self.headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _ready(url: str) -> bool:
+    return requests.get(url + "/readyz", timeout=2).status_code == 200
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    var_dir = tmp_path_factory.mktemp("var")
+    logs_dir = ARTIFACTS
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    manifests = load_manifests()
+    with temporary_vhost() as broker_url:
+        env = {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "LOOM_ENV": "test",
+            "LOOM_BROKER_URL": broker_url,
+            "LOOM_VAR_DIR": str(var_dir),
+            "LOOM_LOG_SHIP_INTERVAL": "0.2",
+            "LOOM_HTTP_WORKERS": "1",
+        }
+        urls = {}
+        for manifest in manifests:
+            port = free_port()
+            env[manifest.port_env] = str(port)
+            urls[manifest.name] = f"http://127.0.0.1:{port}"
+        stack = Stack(urls=urls, env=env)
+        try:
+            for manifest in manifests:
+                if manifest.migrations:
+                    subprocess.run([BIN / "loom-migrate", manifest.name], env=env, check=True)
+                process_env = {**env, **manifest.environment(var_dir / "metrics")}
+                Path(process_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+                for process in manifest.processes:
+                    log = (logs_dir / f"{process.name}.log").open("wb")
+                    stack.processes[process.name] = subprocess.Popen(
+                        shlex.split(process.command),
+                        env=process_env,
+                        cwd=REPO_ROOT,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+            for name, url in urls.items():
+                wait_until(lambda url=url: _ready(url), timeout=60, message=f"{name} to be ready")
+            yield stack
+        finally:
+            _stop(stack.processes)
