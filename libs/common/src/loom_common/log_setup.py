@@ -64,8 +64,15 @@ def _human_format(record: Any) -> str:
 
 
 def _write_json_line(message: Any) -> None:
-    sys.stdout.buffer.write(orjson.dumps(record_to_dict(message.record), default=str) + b"\n")
-    sys.stdout.flush()
+    line = orjson.dumps(record_to_dict(message.record), default=str) + b"\n"
+    stdout = sys.stdout
+    # dramatiq replaces sys.stdout in its workers by a text-only pipe without .buffer
+    binary = getattr(stdout, "buffer", None)
+    if binary is not None:
+        binary.write(line)
+    else:
+        stdout.write(line.decode())
+    stdout.flush()
 
 
 def route_stdlib_logging(level: int = logging.INFO) -> None:

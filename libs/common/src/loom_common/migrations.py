@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -43,8 +44,20 @@ def downgrade(service: str, database_url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(service, database_url), revision)
 
 
-def run_migrations(metadata: MetaData) -> None:
-    """The body of every service's ``env.py``."""
+def run_migrations(metadata: MetaData, exclude_tables: frozenset[str] = frozenset()) -> None:
+    """The body of every service's ``env.py``.
+
+    ``exclude_tables`` are left alone by autogenerate (tables made by hand in a revision,
+    such as SQLite FTS5 shadow tables, that the models do not describe).
+    """
+
+    def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+        return not (
+            type_ == "table"
+            and name is not None
+            and any(name == table or name.startswith(table + "_") for table in exclude_tables)
+        )
+
     url = context.config.attributes["database_url"]
     engine = create_db_engine(url)
     with engine.connect() as connection:
@@ -52,6 +65,7 @@ def run_migrations(metadata: MetaData) -> None:
             connection=connection,
             target_metadata=metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

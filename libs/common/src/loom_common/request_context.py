@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("loom_request_id", default=None)
@@ -13,7 +13,7 @@ _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def new_request_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as a uuid4, without building one
 
 
 def accept_request_id(candidate: str | None) -> str:

@@ -1,0 +1,29 @@
+"""The logs consumer: ``dramatiq loom_logs.actors --queues logs``.
+
+Importing this module starts the process (settings, broker, logging) and opens the database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dramatiq
+from loguru import logger
+from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
+from loom_common.db import Database
+from loom_common.runtime import init_process
+
+from loom_logs.store import store_records
+
+settings = init_process("logs")
+database = Database(settings.database_url("logs"))
+
+
+# ship_logs=False: this actor's own log lines (and the job-run line about it) must not be
+# shipped, or storing each batch would send another batch to store, forever.
+@dramatiq.actor(actor_name=LOGS_ACTOR, queue_name=LOGS_QUEUE, ship_logs=False, max_retries=5)
+def ingest(records: list[dict[str, Any]]) -> None:
+    """Store one batch; bad records are rejected alone, a database failure retries the batch."""
+    with database.session() as session:
+        result = store_records(session, records)
+    logger.debug("stored {} log records, rejected {}", result.stored, result.rejected)
