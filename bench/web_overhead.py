@@ -28,12 +28,31 @@ from loom_common.testing import free_port, temporary_vhost, wait_until
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-GUNICORN_FLAGS = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--log-level", "warning"]
+GUNICORN_FLAGS = [
+    "--workers",
+    "2",
+    "--worker-class",
+    "gthread",
+    "--threads",
+    "4",
+    "--log-level",
+    "warning",
+]
 
 
 def start(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    command = [str(BIN / "gunicorn"), *GUNICORN_FLAGS, "--bind", f"127.0.0.1:{port}", "--chdir", str(HERE), app]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        str(BIN / "gunicorn"),
+        *GUNICORN_FLAGS,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--chdir",
+        str(HERE),
+        app,
+    ]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/ping", timeout=1).ok, timeout=30)
     return process
 
@@ -52,7 +71,9 @@ def wrk(port: int, seconds: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -88,14 +109,22 @@ def main() -> None:
                 server.terminate()
                 server.wait(timeout=30)
 
-    dropped = re.findall(r'loom_log_records_dropped_total\{[^}]*\} ([\d.e+]+)', shipped)
-    sent = re.findall(r'loom_log_records_shipped_total\{[^}]*\} ([\d.e+]+)', shipped)
+    dropped = re.findall(r"loom_log_records_dropped_total\{[^}]*\} ([\d.e+]+)", shipped)
+    sent = re.findall(r"loom_log_records_shipped_total\{[^}]*\} ([\d.e+]+)", shipped)
     bare_rps, loom_rps = statistics.median(bare), statistics.median(loom)
-    print("load generator: wrk -t2 -c32, %d rounds of %ds each, alternating" % (args.rounds, args.seconds))
+    print(
+        f"load generator: wrk -t2 -c32, {args.rounds} rounds of {args.seconds}s each, alternating"
+    )
     print(f"gunicorn: {' '.join(GUNICORN_FLAGS)}")
-    print(f"bare Flask       : {bare_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in bare)})")
-    print(f"Loom full stack  : {loom_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in loom)})")
-    print(f"log records shipped: {sum(float(x) for x in sent):.0f}, dropped: {sum(float(x) for x in dropped):.0f}")
+    print(
+        f"bare Flask       : {bare_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in bare)})"
+    )
+    print(
+        f"Loom full stack  : {loom_rps:8.0f} req/s  (rounds: {', '.join(f'{r:.0f}' for r in loom)})"
+    )
+    print(
+        f"log records shipped: {sum(float(x) for x in sent):.0f}, dropped: {sum(float(x) for x in dropped):.0f}"
+    )
     print(f"ratio (Loom / bare): {loom_rps / bare_rps:.3f}  (goal >= 0.85)")
 
 

@@ -24,7 +24,13 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from loom_common.middleware import ErrorCapture, JobRunLog, RequestIdPropagation, ShippingPause
+from loom_common.middleware import (
+    DeadLetterReason,
+    ErrorCapture,
+    JobRunLog,
+    RequestIdPropagation,
+    ShippingPause,
+)
 from loom_common.settings import Settings
 
 DEFAULT_MAX_RETRIES = 5
@@ -47,7 +53,7 @@ class OrjsonEncoder(dramatiq.Encoder):
         return decoded
 
 
-class _ReasonedDeadLetterConsumer(_RabbitmqConsumer):  # type: ignore[misc]
+class _ReasonedDeadLetterConsumer(_RabbitmqConsumer):
     """Dead-letters a failed message with its options (traceback, retries) in the body.
 
     Dramatiq's own nack lets RabbitMQ dead-letter the original body, which loses the reason.
@@ -76,9 +82,8 @@ class _ReasonedDeadLetterConsumer(_RabbitmqConsumer):  # type: ignore[misc]
 
 
 def _reason(message: Any) -> str:
-    traceback_text = message.options.get("traceback") or ""
-    last_line = traceback_text.strip().splitlines()[-1] if traceback_text.strip() else ""
-    return last_line or "rejected by a middleware"
+    """Set by DeadLetterReason when an actor failed; otherwise a middleware refused it."""
+    return "rejected by a middleware (age limit, time limit or a skipped message)"
 
 
 class LoomRabbitmqBroker(RabbitmqBroker):
@@ -94,6 +99,7 @@ def loom_middleware(service: str) -> list[dramatiq.Middleware]:
         ShippingPause(),
         JobRunLog(service),
         ErrorCapture(),
+        DeadLetterReason(),
         AgeLimit(),
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
         ShutdownNotifications(),

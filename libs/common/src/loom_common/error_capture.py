@@ -20,6 +20,7 @@ from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
 from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 from sentry_sdk.transport import Transport
+from sentry_sdk.types import Event
 
 from loom_common.metrics import ERROR_EVENTS_DROPPED, ERROR_EVENTS_SENT
 from loom_common.request_context import request_id_var
@@ -29,7 +30,7 @@ PublishEvent = Callable[[dict[str, Any]], None]
 
 LOOM_PACKAGES = ["loom_common", "loom_web", "loom_worker", "loom_errors", "loom_logs"]
 EXTRA_DENYLIST = ["passwd", "pwd", "api_token", "access_token", "refresh_token", "dsn"]
-_MAX_BACKOFF_SECONDS = 30.0
+_MAX_BACKOFF_SECONDS = 10.0
 
 
 class BrokerTransport(Transport):
@@ -101,7 +102,7 @@ class BrokerTransport(Transport):
         self._stopping.set()
 
 
-def _tag_request_id(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def _tag_request_id(event: Event, hint: dict[str, Any]) -> Event:
     request_id = request_id_var.get()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id

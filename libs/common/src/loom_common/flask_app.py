@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dramatiq.errors
 from flask import Flask, Response
+from loguru import logger
 from spectree import SpecTree
 
 from loom_common import api_errors, auth, flask_capture, health, openapi, request_ids
+from loom_common.api_errors import error_response
 from loom_common.db import Database
 from loom_common.health import Readiness, broker_check
 from loom_common.metrics import render_metrics
@@ -42,3 +45,15 @@ def init_app(
         return Response(body, content_type=content_type)
 
     openapi.init_app(app, spec)
+    app.register_error_handler(dramatiq.errors.BrokerConnectionError, _broker_unavailable)
+
+
+def _broker_unavailable(error: Exception) -> Response:
+    """An outage, not a bug: the caller is told to come back, nothing is half done."""
+    logger.warning("message broker unreachable: {}", error)
+    return error_response(
+        503,
+        "the message broker is unreachable, nothing was queued; try again shortly",
+        code="broker_unavailable",
+        headers={"Retry-After": "5"},
+    )

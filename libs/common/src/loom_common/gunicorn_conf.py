@@ -38,7 +38,7 @@ proc_name = f"loom-{_service}"
 accesslog = None  # one access record per request comes from loom_common.request_ids
 
 
-class LoguruLogger(Logger):  # type: ignore[misc]
+class LoguruLogger(Logger):
     """gunicorn's own messages go through loguru like everything else."""
 
     def setup(self, cfg: Any) -> None:

@@ -44,7 +44,7 @@ class InterceptHandler(logging.Handler):
         while frame is not None and (depth == 0 or frame.f_code.co_filename == logging.__file__):
             frame = frame.f_back
             depth += 1
-        logger.patch(lambda r: r.update(name=record.name)).opt(
+        logger.patch(lambda r: r.update({"name": record.name})).opt(
             depth=depth, exception=record.exc_info
         ).log(level, record.getMessage())
 

@@ -29,7 +29,7 @@ shipping_paused: ContextVar[bool] = ContextVar("loom_shipping_paused", default=F
 
 PublishBatch = Callable[[list[dict[str, Any]]], None]
 
-_MAX_BACKOFF_SECONDS = 30.0
+_MAX_BACKOFF_SECONDS = 10.0
 
 
 class LogShipper:
