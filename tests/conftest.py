@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -32,11 +33,25 @@ class Stack:
         default_factory=lambda: {"Authorization": f"Bearer {DEFAULT_API_TOKEN}"}
     )
 
-    def get(self, service: str, path: str, **kwargs: object) -> requests.Response:
-        return requests.get(self.urls[service] + path, headers=self.headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+    def request(
+        self,
+        method: str,
+        service: str,
+        path: str,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """A request to one service with the operator token (and any extra headers)."""
+        all_headers = {**self.headers, **(headers or {})}
+        return requests.request(
+            method, self.urls[service] + path, headers=all_headers, timeout=10, **kwargs
+        )
 
-    def post(self, service: str, path: str, **kwargs: object) -> requests.Response:
-        return requests.post(self.urls[service] + path, headers=self.headers, timeout=10, **kwargs)  # type: ignore[arg-type]
+    def get(self, service: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", service, path, **kwargs)
+
+    def post(self, service: str, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", service, path, **kwargs)
 
 
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from loom_common.testing import wait_until
-
 from conftest import Stack
+
+from loom_common.testing import wait_until
 
 
 def new_request_id() -> str:
@@ -17,7 +17,10 @@ def new_request_id() -> str:
 def test_a_web_request_enqueues_a_job_that_the_worker_runs(stack: Stack) -> None:
     request_id = new_request_id()
     response = stack.post(
-        "web", "/api/greetings", json={"name": "Ada"}, headers={**stack.headers, "X-Request-ID": request_id}
+        "web",
+        "/api/greetings",
+        json={"name": "Ada"},
+        headers={"X-Request-ID": request_id},
     )
     assert response.status_code == 202, response.text
     assert response.headers["X-Request-ID"] == request_id
@@ -25,7 +28,11 @@ def test_a_web_request_enqueues_a_job_that_the_worker_runs(stack: Stack) -> None
 
     def job_succeeded() -> dict[str, Any] | None:
         reply = stack.get("worker", f"/api/jobs/{job_id}")
-        return reply.json() if reply.status_code == 200 and reply.json()["status"] == "succeeded" else None
+        return (
+            reply.json()
+            if reply.status_code == 200 and reply.json()["status"] == "succeeded"
+            else None
+        )
 
     job = wait_until(job_succeeded, timeout=30, message="the worker to run the job")
     assert job["result"] == {"greeting": "Hello, Ada!"}
@@ -34,13 +41,15 @@ def test_a_web_request_enqueues_a_job_that_the_worker_runs(stack: Stack) -> None
 
 def test_an_exception_in_a_web_route_reaches_the_errors_service(stack: Stack) -> None:
     request_id = new_request_id()
-    response = stack.get("web", "/api/debug/fail", headers={**stack.headers, "X-Request-ID": request_id})
+    response = stack.get("web", "/api/debug/fail", headers={"X-Request-ID": request_id})
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"
     assert "Traceback" not in response.text
 
     def issue_for_request() -> dict[str, Any] | None:
-        items = stack.get("errors", "/api/issues", params={"request_id": request_id}).json()["items"]
+        items = stack.get("errors", "/api/issues", params={"request_id": request_id}).json()[
+            "items"
+        ]
         return items[0] if items else None
 
     issue = wait_until(issue_for_request, timeout=30, message="the error to be stored")
@@ -58,7 +67,12 @@ def test_an_exception_in_a_web_route_reaches_the_errors_service(stack: Stack) ->
 
 def test_a_log_line_of_a_web_request_is_found_by_its_request_id(stack: Stack) -> None:
     request_id = new_request_id()
-    response = stack.get("web", "/api/hello", params={"name": "Grace"}, headers={**stack.headers, "X-Request-ID": request_id})
+    response = stack.get(
+        "web",
+        "/api/hello",
+        params={"name": "Grace"},
+        headers={"X-Request-ID": request_id},
+    )
     assert response.status_code == 200
 
     def web_lines() -> list[dict[str, Any]]:
