@@ -92,9 +92,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             urls[manifest.name] = f"http://127.0.0.1:{port}"
         stack = Stack(urls=urls, env=env)
         try:
+            migrated = [manifest.name for manifest in manifests if manifest.migrations]
+            subprocess.run([BIN / "loom-migrate", *migrated], env=env, check=True)
             for manifest in manifests:
-                if manifest.migrations:
-                    subprocess.run([BIN / "loom-migrate", manifest.name], env=env, check=True)
                 process_env = {**env, **manifest.environment(var_dir / "metrics")}
                 Path(process_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
                 for process in manifest.processes:

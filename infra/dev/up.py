@@ -53,16 +53,17 @@ def ensure_rabbitmq() -> None:
     if answers("127.0.0.1", 5672):
         return
     if shutil.which("rabbitmq-server") is None:
-        sys.exit("loom: RabbitMQ is not installed. Install it with: sudo apt-get install -y rabbitmq-server")
+        sys.exit(
+            "loom: RabbitMQ is not installed. Install it with: sudo apt-get install -y rabbitmq-server"
+        )
     say("RabbitMQ is stopped; starting it (rabbitmq-server -detached)")
     subprocess.run(["rabbitmq-server", "-detached"], check=True)
     subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "60"], check=True)
 
 
 def migrate(manifests: list[ServiceManifest]) -> None:
-    for manifest in manifests:
-        if manifest.migrations:
-            subprocess.run([BIN / "loom-migrate", manifest.name, "upgrade"], check=True)
+    services = [manifest.name for manifest in manifests if manifest.migrations]
+    subprocess.run([BIN / "loom-migrate", *services], check=True)
 
 
 def write_procfile(manifests: list[ServiceManifest]) -> Path:

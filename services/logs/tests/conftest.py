@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
 from loom_common.db import Database
 from loom_common.settings import Settings
 from loom_logs.app import create_app

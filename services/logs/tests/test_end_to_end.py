@@ -14,6 +14,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from loguru import logger
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
 from loom_common.broker import send
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
@@ -21,8 +24,6 @@ from loom_common.log_setup import current_shipper
 from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_logs.models import LogRecord
-from prometheus_client import REGISTRY
-from sqlalchemy import func, select
 
 RecordFactory = Callable[..., dict[str, Any]]
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import delete, select, text, update
+
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.settings import Settings
 from loom_logs.models import FTS_TABLE, Base, LogRecord
 from loom_logs.search import LogFilter, search_records
-from sqlalchemy import delete, select, text, update
 
 RecordFactory = Callable[..., dict[str, Any]]
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database

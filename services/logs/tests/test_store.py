@@ -8,12 +8,13 @@ from typing import Any
 
 import orjson
 from loguru import logger
+from prometheus_client import REGISTRY
+from sqlalchemy import func, select
+
 from loom_common.db import Database
 from loom_common.log_records import record_to_dict
 from loom_logs.models import LogRecord
 from loom_logs.store import store_records
-from prometheus_client import REGISTRY
-from sqlalchemy import func, select
 
 RecordFactory = Callable[..., dict[str, Any]]
 

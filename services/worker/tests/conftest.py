@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 from flask import Flask
+
 from loom_common.migrations import upgrade
 from loom_common.settings import load_settings
 

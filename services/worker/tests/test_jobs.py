@@ -9,6 +9,7 @@ from typing import Any
 import dramatiq
 import pytest
 from flask import Flask
+
 from loom_common.broker import send
 from loom_common.contracts import JOBS_QUEUE
 from loom_common.testing import wait_until

@@ -35,6 +35,8 @@ timeout = 30
 graceful_timeout = 20
 keepalive = 5
 proc_name = f"loom-{_service}"
+# One control socket per service (gunicornc), instead of one shared path for all of them.
+control_socket = str((_settings.var_dir / f"gunicorn-{_service}.ctl").resolve())
 accesslog = None  # one access record per request comes from loom_common.request_ids
 
 

@@ -1,4 +1,4 @@
-"""Alembic, the same for every service: ``loom-migrate <service> upgrade head``.
+"""Alembic, the same for every service: ``loom-migrate web worker ...`` upgrades them.
 
 Each service keeps its revisions in ``services/<name>/migrations`` (shipped inside its wheel
 as ``loom_<name>/migrations``); its ``env.py`` calls :func:`run_migrations`.
@@ -74,19 +74,22 @@ def run_migrations(metadata: MetaData, exclude_tables: frozenset[str] = frozense
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="loom-migrate", description=__doc__)
-    parser.add_argument("service", choices=SERVICES)
-    parser.add_argument(
-        "action", choices=["upgrade", "downgrade", "current"], nargs="?", default="upgrade"
+    parser = argparse.ArgumentParser(
+        prog="loom-migrate",
+        description="Upgrade (by default), downgrade or show the schema of one or more services.",
     )
-    parser.add_argument("revision", nargs="?")
+    parser.add_argument("services", nargs="+", choices=SERVICES, metavar="SERVICE")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--downgrade", metavar="REVISION", help="e.g. -1 or base")
+    action.add_argument("--current", action="store_true", help="print the current revision")
+    parser.add_argument("--to", default="head", metavar="REVISION", help="upgrade target")
     args = parser.parse_args(argv)
-    settings = load_settings(args.service)
-    url = settings.database_url(args.service)
-    if args.action == "upgrade":
-        upgrade(args.service, url, args.revision or "head")
-    elif args.action == "downgrade":
-        downgrade(args.service, url, args.revision or "-1")
-    else:
-        command.current(alembic_config(args.service, url))
-    print(f"loom-migrate: {args.service} {args.action} done", file=sys.stderr)
+    for service in args.services:  # one process for all: imports cost more than migrations
+        url = load_settings(service).database_url(service)
+        if args.current:
+            command.current(alembic_config(service, url))
+        elif args.downgrade:
+            downgrade(service, url, args.downgrade)
+        else:
+            upgrade(service, url, args.to)
+        print(f"loom-migrate: {service} done", file=sys.stderr)

@@ -9,10 +9,10 @@ from typing import Any
 
 import dramatiq
 from loguru import logger
+
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-
 from loom_logs.store import store_records
 
 settings = init_process("logs")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import orjson
 from flask import Blueprint, current_app
-from loom_common.api_errors import ApiError
 from spectree import Response
 
+from loom_common.api_errors import ApiError
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import database, spec
 from loom_logs.levels import LEVEL_NUMBERS

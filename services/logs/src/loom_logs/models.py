@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loom_common.db import UTCDateTime
 from sqlalchemy import BigInteger, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from loom_common.db import UTCDateTime
 
 FTS_TABLE = "log_records_fts"
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, g
-from loom_common.broker import send
-from loom_common.contracts import JOBS_QUEUE
 from spectree import Response
 
+from loom_common.broker import send
+from loom_common.contracts import JOBS_QUEUE
 from loom_web.extensions import database, spec
 from loom_web.models import GreetingRequest
 from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse

@@ -8,6 +8,6 @@ debug = Blueprint("debug", __name__, url_prefix="/api/debug")
 
 
 @debug.get("/fail")
-def fail() -> None:
+def fail() -> str:
     """Raise on purpose: the error must reach the errors service with this route and request id."""
     raise RuntimeError("deliberate failure from /api/debug/fail")

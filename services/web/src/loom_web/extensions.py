@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from loom_common.db import Database
 from loom_common.openapi import make_spec
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from loom_common.db import UTCDateTime, utcnow
 from sqlalchemy import String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from loom_common.db import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):

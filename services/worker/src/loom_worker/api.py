@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, current_app
-from loom_common.api_errors import ApiError
-from loom_common.cursors import decode_cursor, encode_cursor
 from spectree import Response
 from sqlalchemy import and_, or_, select
 
+from loom_common.api_errors import ApiError
+from loom_common.cursors import decode_cursor, encode_cursor
 from loom_worker.extensions import database, spec
 from loom_worker.models import Job
 from loom_worker.schemas import JobOut, JobPage, JobQuery

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Flask
+
 from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-
 from loom_worker.api import api
 from loom_worker.extensions import spec
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from loom_common.db import UTCDateTime, utcnow
 from sqlalchemy import JSON, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from loom_common.db import UTCDateTime, utcnow
 
 
 class Base(DeclarativeBase):

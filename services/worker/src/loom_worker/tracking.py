@@ -6,13 +6,14 @@ it then sees whether Retries will run the message again or has sent it to the de
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from dramatiq import Middleware
 from loguru import logger
+
 from loom_common.db import Database, utcnow
 from loom_common.scrub import scrub
-
 from loom_worker.models import Job
 
 
@@ -63,3 +64,15 @@ class JobTracking(Middleware):
                 job.finished_at = utcnow()
             else:
                 job.status, job.error = "retrying", _describe(exception)
+
+
+class ResultsAreKept(logging.Filter):
+    """Dramatiq warns that a returned value is discarded without its Results middleware;
+    here JobTracking keeps it in the job record, so the warning would only mislead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "returned a value that is not None" not in record.getMessage()
+
+
+def silence_discarded_result_warning() -> None:
+    logging.getLogger("dramatiq.worker.WorkerThread").addFilter(ResultsAreKept())

@@ -1,0 +1,52 @@
+"""Fixtures for the web service's tests: the app on a migrated SQLite database and the
+session's test vhost, and a reader for the RabbitMQ queues it sends to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dramatiq
+import pika
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from loom_common.settings import Settings
+from loom_web.app import create_app
+from loom_web.extensions import database
+
+pytest_plugins = ["loom_common.pytest_plugin"]
+
+
+@pytest.fixture
+def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
+    app = create_app(make_settings("web"))
+    yield app
+    database(app).dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def drain_queue(broker_url: str) -> Callable[[str], list[dict[str, Any]]]:
+    """``drain_queue(name)``: the messages waiting in that queue of the test vhost, taken off
+    it and decoded as Dramatiq does."""
+
+    def drain(queue: str) -> list[dict[str, Any]]:
+        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+        try:
+            channel = connection.channel()
+            messages = []
+            while True:
+                _method, _properties, body = channel.basic_get(queue, auto_ack=True)
+                if body is None:
+                    return messages
+                messages.append(dramatiq.get_encoder().decode(body))
+        finally:
+            connection.close()
+
+    return drain
