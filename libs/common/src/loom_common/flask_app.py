@@ -29,9 +29,9 @@ def init_app(
     app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     request_ids.init_app(app)
+    auth.init_app(app, settings.api_token.get_secret_value())  # 401 before any body check
     api_errors.init_app(app)
     flask_capture.init_app(app)
-    auth.init_app(app, settings.api_token.get_secret_value())
 
     checks = {"broker": broker_check(settings.broker_url)}
     if database is not None:

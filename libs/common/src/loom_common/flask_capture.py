@@ -11,7 +11,18 @@ from typing import Any
 import sentry_sdk
 from flask import Flask, got_request_exception, request
 
+from loom_common.scrub import FILTERED, is_secret_key
+
 _SAFE_BODY_BYTES = 10_000
+# Who the client is (addresses) is personal data; it stays out of error events.
+_PERSONAL_HEADERS = frozenset({"x-forwarded-for", "x-real-ip", "forwarded", "true-client-ip"})
+
+
+def _scrubbed_headers() -> dict[str, str]:
+    return {
+        name: FILTERED if is_secret_key(name) or name.lower() in _PERSONAL_HEADERS else value
+        for name, value in request.headers.items()
+    }
 
 
 def _request_data() -> dict[str, Any]:
@@ -19,8 +30,7 @@ def _request_data() -> dict[str, Any]:
         "url": request.base_url,
         "method": request.method,
         "query_string": request.query_string.decode("latin-1"),
-        "headers": dict(request.headers),
-        "env": {"REMOTE_ADDR": request.remote_addr or ""},
+        "headers": _scrubbed_headers(),
     }
     if request.content_length and request.content_length <= _SAFE_BODY_BYTES:
         if request.is_json:

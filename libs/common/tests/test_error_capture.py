@@ -1,0 +1,269 @@
+"""Uncaught exceptions become scrubbed Sentry-schema events sent to the errors queue, without
+ever hurting the request that failed."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+import sentry_sdk
+from flask import Flask
+from prometheus_client import REGISTRY
+
+from loom_common.broker import LoomRabbitmqBroker, send
+from loom_common.contracts import ERRORS_ACTOR
+from loom_common.error_capture import BrokerTransport, init_error_capture
+from loom_common.middleware.error_capture import is_failure_about_itself
+from loom_common.request_context import request_id_var
+from loom_common.settings import Settings
+from loom_common.testing import wait_until
+
+BuildApp = Callable[[Settings], Flask]
+HOUSE_500 = {"code": "internal_error", "message": "internal error; it has been reported"}
+
+
+class FakePublish:
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.attempts = 0
+        self.broker_up = threading.Event()
+        self.broker_up.set()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.attempts += 1
+        if not self.broker_up.is_set():
+            raise ConnectionError("broker is down")
+        self.events.append(event)
+
+
+@pytest.fixture
+def publish() -> FakePublish:
+    return FakePublish()
+
+
+@pytest.fixture
+def capture(
+    make_settings: Callable[..., Settings], publish: FakePublish
+) -> Iterator[Callable[..., tuple[Settings, BrokerTransport]]]:
+    transports: list[BrokerTransport] = []
+
+    def start(**overrides: Any) -> tuple[Settings, BrokerTransport]:
+        settings = make_settings("web", migrate=False, release="9.9.9", **overrides)
+        transport = init_error_capture(settings, publish=publish)
+        assert transport is not None
+        transports.append(transport)
+        return settings, transport
+
+    yield start
+    for transport in transports:
+        transport.kill()
+
+
+def failing_app(build_app: BuildApp, settings: Settings) -> Flask:
+    app = build_app(settings)
+
+    @app.post("/api/boom")
+    def boom() -> None:
+        raise RuntimeError("the view broke")
+
+    @app.get("/boom")
+    def boom_page() -> None:
+        raise RuntimeError("the page broke")
+
+    return app
+
+
+def _dropped_errors(service: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "loom_error_events_dropped_total", {"service": service, "reason": "buffer_full"}
+    )
+    return value or 0.0
+
+
+def test_an_exception_in_a_view_becomes_a_scrubbed_event(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+) -> None:
+    settings, _transport = capture()
+    client = failing_app(build_app, settings).test_client()
+    client.set_cookie("session", "cookie-secret-value")
+
+    response = client.post(
+        "/api/boom?page=2",
+        json={"user": "ada", "password": "hunter2-secret"},
+        headers={**operator_headers, "X-Request-ID": "req-boom-1"},
+    )
+
+    assert response.status_code == 500
+    assert response.json == {"error": HOUSE_500}
+    event = wait_until(lambda: publish.events and publish.events[0], message="the error event")
+
+    exception = event["exception"]["values"][-1]
+    assert exception["type"] == "RuntimeError"
+    assert exception["value"] == "the view broke"
+    frames = exception["stacktrace"]["frames"]
+    ours = [f for f in frames if f.get("abs_path", "").endswith("test_error_capture.py")]
+    assert ours, "the failing view's frame is missing"
+    assert ours[-1]["function"] == "boom"
+    assert ours[-1]["in_app"] is True
+    assert any(f.get("in_app") is False for f in frames if "flask" in f.get("module", ""))
+
+    assert event["tags"]["service"] == "web"
+    assert event["tags"]["request_id"] == "req-boom-1"
+    assert event["environment"] == "test"
+    assert event["release"] == "9.9.9"
+    assert event["request"]["url"] == "http://localhost/api/boom"
+    assert event["request"]["method"] == "POST"
+    assert event["request"]["query_string"] == "page=2"
+
+    headers = event["request"]["headers"]
+    assert headers.get("Authorization", "[Filtered]") == "[Filtered]"
+    assert headers.get("Cookie", "[Filtered]") == "[Filtered]"
+    assert event["request"]["data"].get("password", "[Filtered]") == "[Filtered]"
+    assert event["request"]["data"]["user"] == "ada"
+    flat = repr(event)
+    for secret in ("hunter2-secret", "cookie-secret-value", "Bearer dev-api-token"):
+        assert secret not in flat
+
+
+def test_secret_and_personal_headers_are_scrubbed_whatever_their_spelling(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+) -> None:
+    settings, _transport = capture()
+    client = failing_app(build_app, settings).test_client()
+
+    client.post(
+        "/api/boom",
+        headers={
+            **operator_headers,
+            "X-Api-Key": "api-key-secret-value",
+            "X-Forwarded-For": "203.0.113.7",
+        },
+    )
+
+    event = wait_until(lambda: publish.events and publish.events[0], message="the error event")
+    assert "api-key-secret-value" not in repr(event["request"])
+    assert "203.0.113.7" not in repr(event["request"])
+
+
+def test_a_page_exception_is_captured_too(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+) -> None:
+    settings, _transport = capture()
+    response = failing_app(build_app, settings).test_client().get("/boom")
+    assert response.status_code == 500
+    event = wait_until(lambda: publish.events and publish.events[0], message="the error event")
+    assert event["exception"]["values"][-1]["value"] == "the page broke"
+    assert event["tags"]["route"] == "/boom"
+
+
+def test_capture_failing_never_reaches_the_client(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings, _transport = capture()
+
+    def broken_capture(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("sentry itself is broken")
+
+    monkeypatch.setattr(sentry_sdk, "capture_exception", broken_capture)
+    response = (
+        failing_app(build_app, settings).test_client().post("/api/boom", headers=operator_headers)
+    )
+    assert response.status_code == 500
+    assert response.json == {"error": HOUSE_500}
+
+
+def test_a_down_broker_never_reaches_the_client_and_a_full_buffer_counts_drops(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+) -> None:
+    publish.broker_up.clear()
+    settings, _transport = capture(error_buffer=1)
+    client = failing_app(build_app, settings).test_client()
+    before = _dropped_errors("web")
+
+    first = client.post("/api/boom", headers=operator_headers)
+    assert first.json == {"error": HOUSE_500}
+    wait_until(lambda: publish.attempts >= 1, message="the sender to try the first event")
+
+    for _ in range(4):  # one fits the buffer, three do not
+        response = client.post("/api/boom", headers=operator_headers)
+        assert response.status_code == 500
+        assert response.json == {"error": HOUSE_500}
+
+    assert _dropped_errors("web") - before == 3
+    assert publish.events == []
+
+    publish.broker_up.set()
+    wait_until(lambda: len(publish.events) == 2, timeout=15, message="the two kept events sent")
+
+
+def test_an_actor_failure_is_captured_with_the_senders_request_id(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    broker: LoomRabbitmqBroker,
+) -> None:
+    capture()
+    queue = f"q-{uuid.uuid4().hex[:10]}"
+    actor_name = f"broken-{queue}"
+
+    def broken() -> None:
+        raise KeyError("missing thing")
+
+    dramatiq.actor(broken, actor_name=actor_name, queue_name=queue, broker=broker, max_retries=0)
+    worker = dramatiq.Worker(broker, queues={queue}, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        token = request_id_var.set("req-for-the-actor")
+        try:
+            send(queue, actor_name)
+        finally:
+            request_id_var.reset(token)
+        event = wait_until(lambda: publish.events and publish.events[0], timeout=15)
+    finally:
+        worker.stop()
+
+    assert event["exception"]["values"][-1]["type"] == "KeyError"
+    assert event["tags"]["actor"] == actor_name
+    assert event["tags"]["queue"] == queue
+    assert event["tags"]["request_id"] == "req-for-the-actor"
+
+
+def _message(actor_name: str, event: Any) -> dramatiq.Message[Any]:
+    return dramatiq.Message(
+        queue_name="errors", actor_name=actor_name, args=(), kwargs={"event": event}, options={}
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor_name", "event", "about_itself"),
+    [
+        (ERRORS_ACTOR, {"tags": {"actor": ERRORS_ACTOR}}, True),
+        (ERRORS_ACTOR, {"tags": [["service", "errors"], ["actor", ERRORS_ACTOR]]}, True),
+        (ERRORS_ACTOR, {"tags": {"actor": "greet"}}, False),
+        (ERRORS_ACTOR, {"tags": {"service": "web"}}, False),
+        (ERRORS_ACTOR, {}, False),
+        (ERRORS_ACTOR, None, False),
+        ("greet", {"tags": {"actor": ERRORS_ACTOR}}, False),
+    ],
+)
+def test_only_a_failure_ingesting_an_ingest_failure_is_about_itself(
+    actor_name: str, event: Any, about_itself: bool
+) -> None:
+    assert is_failure_about_itself(_message(actor_name, event)) is about_itself

@@ -1,0 +1,153 @@
+"""One settings object from LOOM_* variables: bad values stop the process naming the variable,
+and production refuses what is only fit for dev and test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from loom_common.settings import DEFAULT_API_TOKEN, DEFAULT_SECRET_KEY, load_settings
+
+POSTGRES_URL = "postgresql+psycopg://loom@db.internal:5432/loom_web"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("LOOM_"):
+            monkeypatch.delenv(name)
+
+
+def _production(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    values = {
+        "LOOM_ENV": "production",
+        "LOOM_SECRET_KEY": "a-long-random-production-secret",
+        "LOOM_API_TOKEN": "a-long-random-production-token",
+        "LOOM_WEB_DATABASE_URL": POSTGRES_URL,
+    }
+    values.update(variables)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_defaults_load_in_dev() -> None:
+    settings = load_settings("web")
+    assert settings.env == "dev"
+    assert settings.service == "web"
+    assert settings.database_url("web").startswith("sqlite:///")
+
+
+def test_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOM_ENV", "staging")
+    monkeypatch.setenv("LOOM_WEB_PORT", "9123")
+    settings = load_settings("web")
+    assert settings.env == "staging"
+    assert settings.port("web") == 9123
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("LOOM_ENV", "bogus"),
+        ("LOOM_BROKER_URL", "http://127.0.0.1:5672/"),
+        ("LOOM_BROKER_URL", "not a url"),
+        ("LOOM_WEB_DATABASE_URL", "not a database url"),
+        ("LOOM_SMTP_URL", "mail.example.com"),
+        ("LOOM_SMTP_URL", "http://mail.example.com"),
+        ("LOOM_WEB_PORT", "70000"),
+    ],
+)
+def test_a_malformed_variable_stops_with_its_name(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert variable in str(stopped.value)
+
+
+def test_several_bad_variables_are_all_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOM_ENV", "bogus")
+    monkeypatch.setenv("LOOM_SMTP_URL", "nope")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert "LOOM_ENV" in str(stopped.value)
+    assert "LOOM_SMTP_URL" in str(stopped.value)
+
+
+def test_a_valid_production_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    settings = load_settings("web")
+    assert settings.env == "production"
+    assert settings.database_url("web") == POSTGRES_URL
+    assert settings.json_logs
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("LOOM_SECRET_KEY", DEFAULT_SECRET_KEY), ("LOOM_API_TOKEN", DEFAULT_API_TOKEN)],
+)
+def test_production_refuses_a_default_secret(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    _production(monkeypatch, **{variable: value})
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert variable in str(stopped.value)
+
+
+@pytest.mark.parametrize("variable", ["LOOM_SECRET_KEY", "LOOM_API_TOKEN"])
+def test_production_refuses_an_unset_secret(monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
+    _production(monkeypatch)
+    monkeypatch.delenv(variable)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert variable in str(stopped.value)
+
+
+def test_production_refuses_sqlite_for_its_own_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, LOOM_WEB_DATABASE_URL="sqlite:////srv/loom/web.db")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert "LOOM_WEB_DATABASE_URL" in str(stopped.value)
+
+
+def test_production_refuses_the_default_sqlite_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    monkeypatch.delenv("LOOM_WEB_DATABASE_URL")
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert "LOOM_WEB_DATABASE_URL" in str(stopped.value)
+
+
+def test_production_only_checks_its_own_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The web process does not use the worker's database; an unset one must not stop it.
+    _production(monkeypatch, LOOM_WORKER_DATABASE_URL="sqlite:////srv/loom/worker.db")
+    assert load_settings("web").env == "production"
+
+
+def test_staging_accepts_sqlite_and_the_defaults() -> None:
+    settings = load_settings("web", env="staging")
+    assert settings.database_url("web").startswith("sqlite")
+
+
+def test_a_process_with_a_bad_variable_exits_naming_it() -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOOM_")}
+    environment["LOOM_ENV"] = "bogus"
+    finished = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from loom_common.settings import load_settings; load_settings('web')",
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert finished.returncode != 0
+    assert "LOOM_ENV" in finished.stderr
+    assert "Traceback" not in finished.stderr, "a bad setting must read as a message, not a crash"
