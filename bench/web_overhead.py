@@ -1,10 +1,11 @@
 """Requests per second of a trivial JSON endpoint: Loom's full stack against bare Flask.
 
 Both apps run under gunicorn with the same settings and are loaded by the same generator
-(wrk, a separate process) in the same run, alternating, so machine noise hits both alike.
+(wrk, a separate process) in the same run, alternating in short rounds; the figure is the
+median of the per-round ratios, so machine noise hits both apps of a round alike.
 Loom's stack ships its logs to the real RabbitMQ (a temporary vhost) and captures errors.
 
-    python bench/web_overhead.py [--seconds 10] [--rounds 3]
+    python bench/web_overhead.py [--seconds 4] [--rounds 10]
 
 Goal (issue 2): ratio >= 0.85.
 """
@@ -74,8 +75,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install -y wrk")
@@ -112,6 +113,9 @@ def main() -> None:
     dropped = re.findall(r"loom_log_records_dropped_total\{[^}]*\} ([\d.e+]+)", shipped)
     sent = re.findall(r"loom_log_records_shipped_total\{[^}]*\} ([\d.e+]+)", shipped)
     bare_rps, loom_rps = statistics.median(bare), statistics.median(loom)
+    # Each round measures both apps back to back; the median of the per-round ratios is
+    # what this noisy machine cannot bend much (slow phases hit both apps of a round alike).
+    ratio = statistics.median(ours / base for ours, base in zip(loom, bare, strict=True))
     print(
         f"load generator: wrk -t2 -c32, {args.rounds} rounds of {args.seconds}s each, alternating"
     )
@@ -125,7 +129,7 @@ def main() -> None:
     print(
         f"log records shipped: {sum(float(x) for x in sent):.0f}, dropped: {sum(float(x) for x in dropped):.0f}"
     )
-    print(f"ratio (Loom / bare): {loom_rps / bare_rps:.3f}  (goal >= 0.85)")
+    print(f"ratio (Loom / bare), median of the per-round ratios: {ratio:.3f}  (goal >= 0.85)")
 
 
 if __name__ == "__main__":

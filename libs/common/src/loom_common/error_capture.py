@@ -7,7 +7,6 @@ background thread, so capture never raises into the caller nor waits on the netw
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 import time
@@ -23,6 +22,7 @@ from sentry_sdk.transport import Transport
 from sentry_sdk.types import Event
 
 from loom_common.metrics import ERROR_EVENTS_DROPPED, ERROR_EVENTS_SENT
+from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
 from loom_common.settings import Settings
 
@@ -60,15 +60,15 @@ class BrokerTransport(Transport):
         self._ensure_thread()
 
     def _ensure_thread(self) -> None:
-        if self._owner_pid == os.getpid():
+        if self._owner_pid == current_pid():
             return
         with self._start_lock:
-            if self._owner_pid != os.getpid():
+            if self._owner_pid != current_pid():
                 self._thread = threading.Thread(
                     target=self._run, name="loom-error-sender", daemon=True
                 )
                 self._thread.start()
-                self._owner_pid = os.getpid()
+                self._owner_pid = current_pid()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

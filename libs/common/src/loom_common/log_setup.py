@@ -7,13 +7,17 @@ import inspect
 import logging
 import os
 import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from loguru import logger
 
-from loom_common.log_records import record_to_dict
+from loom_common.log_records import HOSTNAME, record_to_dict
 from loom_common.log_shipping import LogShipper, PublishBatch
+from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
 from loom_common.settings import Settings
 
@@ -29,7 +33,18 @@ _STDLIB_LEVELS = {
     "urllib3": logging.WARNING,
 }
 
-_state: dict[str, Any] = {"pid": None, "shipper": None}
+# loguru's standard levels; log_structured looks its level up here, without a loguru call.
+_LEVEL_NUMBERS = {
+    "TRACE": 5,
+    "DEBUG": 10,
+    "INFO": 20,
+    "SUCCESS": 25,
+    "WARNING": 30,
+    "ERROR": 40,
+    "CRITICAL": 50,
+}
+
+_state: dict[str, Any] = {"pid": None, "shipper": None, "json_lines": None}
 
 
 class InterceptHandler(logging.Handler):
@@ -63,16 +78,29 @@ def _human_format(record: Any) -> str:
     )
 
 
-def _write_json_line(message: Any) -> None:
-    line = orjson.dumps(record_to_dict(message.record), default=str) + b"\n"
-    stdout = sys.stdout
-    # dramatiq replaces sys.stdout in its workers by a text-only pipe without .buffer
-    binary = getattr(stdout, "buffer", None)
-    if binary is not None:
-        binary.write(line)
-    else:
-        stdout.write(line.decode())
-    stdout.flush()
+class JsonLines:
+    """The loguru sink outside dev: one JSON object per line on stdout, and the same dict
+    handed to the shipper, so a record is converted once for both. (No ``write`` method:
+    loguru would take the object for a text stream.)"""
+
+    def __init__(self, shipper: LogShipper | None) -> None:
+        self.shipper = shipper
+        # The process's real stdout: dramatiq swaps sys.stdout for a pipe in its workers.
+        self._fd = sys.__stdout__.fileno() if sys.__stdout__ is not None else 1
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Any) -> None:
+        self.emit(record_to_dict(message.record))
+
+    def emit(self, record: dict[str, Any]) -> None:
+        line = memoryview(orjson.dumps(record, default=str) + b"\n")
+        # One system call per line, no Python buffer to flush; the lock keeps long lines
+        # of concurrent threads from interleaving.
+        with self._lock:
+            while line:
+                line = line[os.write(self._fd, line) :]
+        if self.shipper is not None:
+            self.shipper.put(record)
 
 
 def route_stdlib_logging(level: int = logging.INFO) -> None:
@@ -89,7 +117,7 @@ def configure_logging(settings: Settings, publish: PublishBatch | None = None) -
 
     Safe to call more than once: only the first call in a process does the work.
     """
-    if _state["pid"] == os.getpid():
+    if _state["pid"] == current_pid():
         return _state["shipper"]
     service = settings.service or "loom"
     logger.remove()
@@ -97,12 +125,6 @@ def configure_logging(settings: Settings, publish: PublishBatch | None = None) -
         extra={"service": service, "env": settings.env, "request_id": None},
         patcher=_add_request_id,
     )
-    if settings.json_logs:
-        logger.add(_write_json_line, level=settings.log_level, format="{message}")
-    else:
-        logger.add(sys.stdout, level=settings.log_level, format=_human_format, colorize=None)
-    route_stdlib_logging()
-
     shipper = None
     if publish is not None and settings.ship_logs:
         shipper = LogShipper(
@@ -112,10 +134,67 @@ def configure_logging(settings: Settings, publish: PublishBatch | None = None) -
             interval=settings.log_ship_interval,
             capacity=settings.log_ship_buffer,
         )
-        logger.add(shipper, level=settings.log_level, format="{message}", catch=True)
-    _state.update(pid=os.getpid(), shipper=shipper)
+    json_lines = None
+    if settings.json_logs:
+        json_lines = JsonLines(shipper)
+        logger.add(json_lines, level=settings.log_level, format="{message}", catch=True)
+    else:
+        logger.add(sys.stdout, level=settings.log_level, format=_human_format, colorize=None)
+        if shipper is not None:
+            logger.add(shipper, level=settings.log_level, format="{message}", catch=True)
+    route_stdlib_logging()
+    _state.update(
+        pid=current_pid(),
+        shipper=shipper,
+        json_lines=json_lines,
+        service=service,
+        env=settings.env,
+        min_level=logger.level(settings.log_level).no,
+    )
     return shipper
 
 
 def current_shipper() -> LogShipper | None:
     return _state["shipper"]
+
+
+def log_structured(
+    level: str,
+    message: Callable[[], str],
+    logger_name: str,
+    fields: Callable[[], dict[str, Any]],
+) -> None:
+    """Log one record with structured fields, for lines written on every request.
+
+    ``message`` and ``fields`` are built only when the level is enabled. With JSON output the
+    record is built directly in the shape of ``record_to_dict``: loguru's per-call work
+    (frame lookup, per-handler formatting) costs more than serving a small request. With
+    human output (dev) it goes through loguru like any other line.
+    """
+    if _LEVEL_NUMBERS.get(level, 0) < _state.get("min_level", 0):
+        return
+    json_lines: JsonLines | None = _state["json_lines"]
+    if json_lines is None or _state["pid"] != current_pid():
+        # bind, not keyword arguments: a message holding braces must not be formatted
+        logger.patch(lambda r: r.update({"name": logger_name})).bind(**fields()).log(
+            level, message()
+        )
+        return
+    json_lines.emit(
+        {
+            "time": datetime.now(UTC).isoformat(),
+            "level": level,
+            "message": message(),
+            "service": _state["service"],
+            "env": _state["env"],
+            "host": HOSTNAME,
+            "logger": logger_name,
+            "function": None,
+            "line": None,
+            "process": current_pid(),
+            "thread": threading.current_thread().name,
+            "request_id": request_id_var.get(),
+            "exception": None,
+            "fields": fields(),
+        }
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import collections
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from loguru import logger
 
 from loom_common.log_records import record_to_dict
 from loom_common.metrics import LOG_RECORDS_DROPPED, LOG_RECORDS_SHIPPED
+from loom_common.process import current_pid
 
 # Set while handling work whose own log lines must not be shipped (the logs consumer storing a
 # batch would otherwise produce a batch per batch, forever).
@@ -33,7 +33,8 @@ _MAX_BACKOFF_SECONDS = 10.0
 
 
 class LogShipper:
-    """Callable loguru sink. ``publish`` sends one batch of record dicts and raises on failure."""
+    """Buffers record dicts and ships them in batches; ``publish`` sends one batch and raises
+    on failure. Also a loguru sink (callable with a loguru message)."""
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class LogShipper:
         self._batch_size = batch_size
         self._interval = interval
         self._capacity = capacity
-        self._buffer: collections.deque[Any] = collections.deque()
+        self._buffer: collections.deque[dict[str, Any]] = collections.deque()
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,14 +60,26 @@ class LogShipper:
         self._shipped = LOG_RECORDS_SHIPPED.labels(service=service)
 
     def __call__(self, message: Any) -> None:
+        """The loguru sink (used when stdout is human-readable; see log_setup.JsonLines)."""
+        if self._accepting():
+            self._append(record_to_dict(message.record))
+
+    def put(self, record: dict[str, Any]) -> None:
+        """Ship one record already in the ``logs.ingest`` shape."""
+        if self._accepting():
+            self._append(record)
+
+    def _accepting(self) -> bool:
         if shipping_paused.get():
-            return
-        if self._thread is not None and threading.get_ident() == self._thread.ident:
-            return  # the shipper's own troubles (pika warnings) would feed themselves
+            return False
+        # The shipper's own troubles (pika warnings) would feed themselves.
+        return self._thread is None or threading.get_ident() != self._thread.ident
+
+    def _append(self, record: dict[str, Any]) -> None:
         if len(self._buffer) >= self._capacity:
             self._dropped.inc()
             return
-        self._buffer.append(message.record)
+        self._buffer.append(record)
         self._ensure_thread()
         if len(self._buffer) >= self._batch_size:
             self._wakeup.set()
@@ -77,14 +90,14 @@ class LogShipper:
 
     def _ensure_thread(self) -> None:
         # A forked child (gunicorn worker) inherits the object but not the thread.
-        if self._owner_pid == os.getpid():
+        if self._owner_pid == current_pid():
             return
         with self._start_lock:
-            if self._owner_pid == os.getpid():
+            if self._owner_pid == current_pid():
                 return
             self._thread = threading.Thread(target=self._run, name="loom-log-shipper", daemon=True)
             self._thread.start()
-            self._owner_pid = os.getpid()
+            self._owner_pid = current_pid()
             atexit.register(self.close)
 
     def _run(self) -> None:
@@ -101,7 +114,7 @@ class LogShipper:
         while self._buffer:
             records = list(itertools.islice(self._buffer, 0, self._batch_size))
             try:
-                self._publish([record_to_dict(record) for record in records])
+                self._publish(records)
             except Exception as error:
                 logger.opt(exception=False).warning("log shipping paused: {}", error)
                 return False
@@ -119,7 +132,7 @@ class LogShipper:
             if (
                 self._thread is None
                 or not self._thread.is_alive()
-                or self._owner_pid != os.getpid()
+                or self._owner_pid != current_pid()
             ):
                 if not self._ship_buffered():
                     time.sleep(0.1)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app
 from spectree import Response
 
 from loom_common.broker import send
 from loom_common.contracts import JOBS_QUEUE
+from loom_common.request_context import current_request_id
 from loom_web.extensions import database, spec
 from loom_web.models import GreetingRequest
 from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
@@ -20,7 +21,7 @@ GREET_ACTOR = "greet"  # defined by the worker; see services/worker/src/loom_wor
 @spec.validate(query=HelloQuery, resp=Response(HTTP_200=HelloResponse), tags=["web"])
 def hello(query: HelloQuery) -> HelloResponse:
     """Say hello: the smallest JSON endpoint, through the whole Loom stack."""
-    return HelloResponse(message=f"Hello, {query.name}!", request_id=g.request_id)
+    return HelloResponse(message=f"Hello, {query.name}!", request_id=current_request_id() or "")
 
 
 @api.post("/greetings")
@@ -30,6 +31,10 @@ def queue_greeting(json: GreetingIn) -> tuple[GreetingQueued, int]:
     message = send(JOBS_QUEUE, GREET_ACTOR, name=json.name)
     with database(current_app).session() as session:
         session.add(
-            GreetingRequest(name=json.name, job_id=message.message_id, request_id=g.request_id)
+            GreetingRequest(
+                name=json.name, job_id=message.message_id, request_id=current_request_id() or ""
+            )
         )
-    return GreetingQueued(job_id=message.message_id, status="queued", request_id=g.request_id), 202
+    return GreetingQueued(
+        job_id=message.message_id, status="queued", request_id=current_request_id() or ""
+    ), 202

@@ -22,5 +22,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(pages)
     if settings.env in ("dev", "test"):
         app.register_blueprint(debug)
-    flask_app.init_app(app, settings, spec=spec, database=database)
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     return app
