@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import dramatiq
-import pika
 import pytest
 from flask import Flask, request
 from loguru import logger
@@ -37,28 +35,6 @@ def log_records() -> Iterator[list[dict[str, Any]]]:
     handler_id = logger.add(lambda message: records.append(message.record), level="TRACE")
     yield records
     logger.remove(handler_id)
-
-
-def _drain_queue(broker_url: str, queue: str) -> list[dict[str, Any]]:
-    connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-    try:
-        channel = connection.channel()
-        channel.queue_declare(queue, passive=True)
-        messages = []
-        while True:
-            _method, _properties, body = channel.basic_get(queue, auto_ack=True)
-            if body is None:
-                return messages
-            messages.append(dramatiq.get_encoder().decode(body))
-    finally:
-        connection.close()
-
-
-@pytest.fixture
-def drain_queue(broker_url: str) -> Callable[[str], list[dict[str, Any]]]:
-    """``drain_queue(name)``: every message waiting in that queue of the test vhost, taken off
-    it and decoded as Dramatiq does."""
-    return lambda queue: _drain_queue(broker_url, queue)
 
 
 class ThingIn(BaseModel):

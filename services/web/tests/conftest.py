@@ -4,10 +4,7 @@ session's test vhost, and a reader for the RabbitMQ queues it sends to."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 
-import dramatiq
-import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -29,24 +26,3 @@ def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-@pytest.fixture
-def drain_queue(broker_url: str) -> Callable[[str], list[dict[str, Any]]]:
-    """``drain_queue(name)``: the messages waiting in that queue of the test vhost, taken off
-    it and decoded as Dramatiq does."""
-
-    def drain(queue: str) -> list[dict[str, Any]]:
-        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
-        try:
-            channel = connection.channel()
-            messages = []
-            while True:
-                _method, _properties, body = channel.basic_get(queue, auto_ack=True)
-                if body is None:
-                    return messages
-                messages.append(dramatiq.get_encoder().decode(body))
-        finally:
-            connection.close()
-
-    return drain

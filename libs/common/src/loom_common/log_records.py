@@ -9,6 +9,17 @@ from typing import Any
 
 HOSTNAME = socket.gethostname()
 
+# loguru's standard levels and the numbers that order them.
+LEVEL_NUMBERS: dict[str, int] = {
+    "TRACE": 5,
+    "DEBUG": 10,
+    "INFO": 20,
+    "SUCCESS": 25,
+    "WARNING": 30,
+    "ERROR": 40,
+    "CRITICAL": 50,
+}
+
 # Keys that loguru's ``extra`` always holds; everything else a caller bound is a structured field.
 _RESERVED_EXTRA = frozenset({"service", "env", "request_id"})
 

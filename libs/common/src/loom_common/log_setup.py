@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from loguru import logger
 
-from loom_common.log_records import HOSTNAME, record_to_dict
+from loom_common.log_records import HOSTNAME, LEVEL_NUMBERS, record_to_dict
 from loom_common.log_shipping import LogShipper, PublishBatch
 from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
@@ -31,17 +31,6 @@ _STDLIB_LEVELS = {
     "alembic": logging.INFO,
     "werkzeug": logging.WARNING,
     "urllib3": logging.WARNING,
-}
-
-# loguru's standard levels; log_structured looks its level up here, without a loguru call.
-_LEVEL_NUMBERS = {
-    "TRACE": 5,
-    "DEBUG": 10,
-    "INFO": 20,
-    "SUCCESS": 25,
-    "WARNING": 30,
-    "ERROR": 40,
-    "CRITICAL": 50,
 }
 
 _state: dict[str, Any] = {"pid": None, "shipper": None, "json_lines": None}
@@ -171,7 +160,7 @@ def log_structured(
     (frame lookup, per-handler formatting) costs more than serving a small request. With
     human output (dev) it goes through loguru like any other line.
     """
-    if _LEVEL_NUMBERS.get(level, 0) < _state.get("min_level", 0):
+    if LEVEL_NUMBERS.get(level, 0) < _state.get("min_level", 0):
         return
     json_lines: JsonLines | None = _state["json_lines"]
     if json_lines is None or _state["pid"] != current_pid():

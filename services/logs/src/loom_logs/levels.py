@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-LevelName = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
+from loom_common.log_records import LEVEL_NUMBERS
 
-LEVEL_NUMBERS: dict[str, int] = {
-    "TRACE": 5,
-    "DEBUG": 10,
-    "INFO": 20,
-    "SUCCESS": 25,
-    "WARNING": 30,
-    "ERROR": 40,
-    "CRITICAL": 50,
-}
+__all__ = ["LEVEL_NUMBERS", "LevelName", "level_number"]
+
+LevelName = Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"]
 
 # A custom loguru level arrives by name only (the contract carries no number); ranking it as
 # INFO keeps it visible under the usual filters instead of dropping it.
