@@ -26,7 +26,9 @@ _STDLIB_LEVELS = {
     "gunicorn.error": logging.INFO,
     "gunicorn.access": logging.WARNING,
     "dramatiq": logging.INFO,
-    "pika": logging.WARNING,
+    # pika logs every failed connection attempt several times over; dramatiq, readiness
+    # and the shipper already report the broker being down, once each.
+    "pika": logging.CRITICAL,
     "sqlalchemy": logging.WARNING,
     "alembic": logging.INFO,
     "werkzeug": logging.WARNING,
