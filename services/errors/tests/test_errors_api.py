@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_errors.app import create_app
-from loom_errors.extensions import database
 from loom_errors.ingest import store_event
 from loom_errors.models import Issue
 

@@ -11,9 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from loom_common.db import Database
+from loom_common.flask_app import app_database
 from loom_common.settings import Settings
 from loom_logs.app import create_app
-from loom_logs.extensions import database as app_database
 from loom_logs.store import store_records
 
 pytest_plugins = ["loom_common.pytest_plugin"]

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_web.app import create_app
-from loom_web.extensions import database
 
 pytest_plugins = ["loom_common.pytest_plugin"]
 

@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_web.app import create_app
-from loom_web.extensions import database
 from loom_web.models import GreetingRequest
 
 Drain = Callable[[str], list[dict[str, Any]]]

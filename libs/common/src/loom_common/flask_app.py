@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq.errors
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from loguru import logger
 from spectree import SpecTree
@@ -77,3 +77,14 @@ def _broker_unavailable(error: Exception) -> Response:
         code="broker_unavailable",
         headers={"Retry-After": "5"},
     )
+
+
+def app_database(app: Flask) -> Database:
+    """The database ``init_app`` was given for ``app``."""
+    database: Database = app.extensions["loom_database"]
+    return database
+
+
+def current_database() -> Database:
+    """The database of the app handling the current request."""
+    return app_database(current_app)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from spectree import Response
 
 from loom_common.api_errors import ApiError
+from loom_common.flask_app import current_database
 from loom_errors.cursors import InvalidCursor
-from loom_errors.extensions import database, spec
+from loom_errors.extensions import spec
 from loom_errors.models import Issue
 from loom_errors.queries import event_out, find_event, issue_out, list_events, list_issues
 from loom_errors.schemas import EventOut, EventPage, IssueOut, IssuePage, IssueQuery, PageQuery
@@ -19,7 +20,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 @spec.validate(query=IssueQuery, resp=Response(HTTP_200=IssuePage), tags=["issues"])
 def issues(query: IssueQuery) -> IssuePage:
     """List issues, most recently seen first."""
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         try:
             return list_issues(session, query)
         except InvalidCursor as error:
@@ -30,7 +31,7 @@ def issues(query: IssueQuery) -> IssuePage:
 @spec.validate(resp=Response(HTTP_200=IssueOut), tags=["issues"])
 def issue(issue_id: int) -> IssueOut:
     """One issue."""
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         found = session.get(Issue, issue_id)
         if found is None:
             raise ApiError(404, f"no issue with id {issue_id}")
@@ -41,7 +42,7 @@ def issue(issue_id: int) -> IssueOut:
 @spec.validate(query=PageQuery, resp=Response(HTTP_200=EventPage), tags=["issues"])
 def issue_events(issue_id: int, query: PageQuery) -> EventPage:
     """The events of one issue, latest first, each with its full payload."""
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         if session.get(Issue, issue_id) is None:
             raise ApiError(404, f"no issue with id {issue_id}")
         try:
@@ -54,7 +55,7 @@ def issue_events(issue_id: int, query: PageQuery) -> EventPage:
 @spec.validate(resp=Response(HTTP_200=EventOut), tags=["events"])
 def event(event_id: str) -> EventOut:
     """One event by its Sentry event id."""
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         found = find_event(session, event_id)
         if found is None:
             raise ApiError(404, f"no event with id {event_id}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, current_app
+from flask import Blueprint
 from spectree import Response
 
 from loom_common.api_errors import ApiError
+from loom_common.flask_app import current_database
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
-from loom_logs.extensions import database, spec
+from loom_logs.extensions import spec
 from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.models import LogRecord
 from loom_logs.schemas import LogItem, LogPage, LogSearchQuery
@@ -54,7 +55,7 @@ def search_logs(query: LogSearchQuery) -> LogPage:
         since=query.since,
         until=query.until,
     )
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         page = search_records(session, wanted, limit=query.limit, after=after)
         items = [_item(record) for record in page.records]
     next_cursor = encode_cursor(page.next_position) if page.next_position else None

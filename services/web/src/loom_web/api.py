@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from spectree import Response
 
 from loom_common.broker import send
 from loom_common.contracts import JOBS_QUEUE
+from loom_common.flask_app import current_database
 from loom_common.request_context import current_request_id
-from loom_web.extensions import database, spec
+from loom_web.extensions import spec
 from loom_web.models import GreetingRequest
 from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
 
@@ -29,7 +30,7 @@ def hello(query: HelloQuery) -> HelloResponse:
 def queue_greeting(json: GreetingIn) -> tuple[GreetingQueued, int]:
     """Ask the worker to prepare a greeting in the background."""
     message = send(JOBS_QUEUE, GREET_ACTOR, name=json.name)
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         session.add(
             GreetingRequest(
                 name=json.name, job_id=message.message_id, request_id=current_request_id() or ""

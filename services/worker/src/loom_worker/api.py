@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Blueprint, current_app
+from flask import Blueprint
 from spectree import Response
 from sqlalchemy import and_, or_, select
 
 from loom_common.api_errors import ApiError
 from loom_common.cursors import decode_cursor, encode_cursor
-from loom_worker.extensions import database, spec
+from loom_common.flask_app import current_database
+from loom_worker.extensions import spec
 from loom_worker.models import Job
 from loom_worker.schemas import JobOut, JobPage, JobQuery
 
@@ -21,7 +22,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 @spec.validate(resp=Response(HTTP_200=JobOut), tags=["jobs"])
 def get_job(job_id: str) -> JobOut:
     """One job, with its status, attempts, result or error."""
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         job = session.get(Job, job_id)
         if job is None:
             raise ApiError(404, f"no job with id {job_id}")
@@ -48,7 +49,7 @@ def list_jobs(query: JobQuery) -> JobPage:
         statement = statement.where(
             or_(Job.created_at < after, and_(Job.created_at == after, Job.id < last_id))
         )
-    with database(current_app).session() as session:
+    with current_database().session() as session:
         jobs = list(session.scalars(statement))
     page, more = jobs[: query.limit], len(jobs) > query.limit
     next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if more else None

@@ -1,15 +1,7 @@
-"""Objects the worker's modules share: the API spec and the database accessor."""
+"""Objects the worker's modules share: the API spec."""
 
 from __future__ import annotations
 
-from flask import Flask
-
-from loom_common.db import Database
 from loom_common.openapi import make_spec
 
 spec = make_spec("worker")
-
-
-def database(app: Flask) -> Database:
-    db: Database = app.extensions["loom_database"]
-    return db
