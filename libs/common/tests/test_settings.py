@@ -27,6 +27,7 @@ def _production(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
         "LOOM_SECRET_KEY": "a-long-random-production-secret",
         "LOOM_API_TOKEN": "a-long-random-production-token",
         "LOOM_WEB_DATABASE_URL": POSTGRES_URL,
+        "LOOM_SMTP_URL": "smtp+starttls://relay.internal:587",
     }
     values.update(variables)
     for name, value in values.items():
@@ -76,6 +77,22 @@ def test_several_bad_variables_are_all_named(monkeypatch: pytest.MonkeyPatch) ->
         load_settings("web")
     assert "LOOM_ENV" in str(stopped.value)
     assert "LOOM_SMTP_URL" in str(stopped.value)
+
+
+def test_production_refuses_the_dev_smtp_sink(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch, LOOM_SMTP_URL="smtp://127.0.0.1:1025")
+    with pytest.raises(SystemExit, match="LOOM_SMTP_URL: production needs a real SMTP relay"):
+        load_settings("web")
+
+
+def test_replica_urls_and_service_urls_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOOM_WEB_DATABASE_REPLICA_URLS", f"{POSTGRES_URL}, {POSTGRES_URL}2 ,")
+    monkeypatch.setenv("LOOM_WORKER_URL", "http://worker.internal:8001/")
+    settings = load_settings("web")
+    assert settings.database_replica_urls("web") == [POSTGRES_URL, POSTGRES_URL + "2"]
+    assert settings.database_replica_urls("worker") == []
+    assert settings.service_url("worker") == "http://worker.internal:8001"
+    assert settings.service_url("logs") == "http://127.0.0.1:8003"
 
 
 def test_a_valid_production_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -40,7 +40,20 @@ class Settings(BaseSettings):
     worker_database_url: str | None = None
     errors_database_url: str | None = None
     logs_database_url: str | None = None
+    # Comma-separated PostgreSQL URLs of read replicas; reads go there, writes to the primary.
+    web_database_replica_urls: str = ""
+    worker_database_replica_urls: str = ""
+    errors_database_replica_urls: str = ""
+    logs_database_replica_urls: str = ""
     smtp_url: str = "smtp://127.0.0.1:1025"
+    smtp_from: str = "Loom <loom@localhost>"
+    # Redis URL of the shared cache; unset means an in-process cache.
+    cache_url: str | None = None
+    # Where each service is reached by the others over HTTP; unset means http://host:port.
+    web_url: str | None = None
+    worker_url: str | None = None
+    errors_url: str | None = None
+    logs_url: str | None = None
 
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     api_token: SecretStr = SecretStr(DEFAULT_API_TOKEN)
@@ -61,6 +74,9 @@ class Settings(BaseSettings):
     log_ship_buffer: int = Field(default=20_000, ge=1)
     capture_errors: bool = True
     error_buffer: int = Field(default=1_000, ge=1)
+    # Log batches the broker cannot take wait here and are replayed when it returns.
+    log_spool_dir: Path | None = None
+    log_spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
     @field_validator("broker_url")
     @classmethod
@@ -100,6 +116,8 @@ class Settings(BaseSettings):
             raise ValueError("LOOM_SECRET_KEY: production refuses the default secret key")
         if self.api_token.get_secret_value() == DEFAULT_API_TOKEN:
             raise ValueError("LOOM_API_TOKEN: production refuses the default API token")
+        if urlsplit(self.smtp_url).port == 1025:
+            raise ValueError("LOOM_SMTP_URL: production needs a real SMTP relay, not the dev sink")
         if self.service and self.database_url(self.service).startswith("sqlite"):
             name = f"LOOM_{self.service.upper()}_DATABASE_URL"
             raise ValueError(f"{name}: production needs a PostgreSQL URL, not SQLite")
@@ -110,8 +128,21 @@ class Settings(BaseSettings):
         configured: str | None = getattr(self, f"{service}_database_url")
         return configured or f"sqlite:///{self.var_dir / (service + '.db')}"
 
+    def database_replica_urls(self, service: str) -> list[str]:
+        configured: str = getattr(self, f"{service}_database_replica_urls")
+        return [url.strip() for url in configured.split(",") if url.strip()]
+
     def port(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    def service_url(self, service: str) -> str:
+        """Base URL (no trailing slash) at which another service reaches ``service``'s HTTP API."""
+        configured: str | None = getattr(self, f"{service}_url")
+        return (configured or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.log_spool_dir or self.var_dir / "spool" / (self.service or "process")
 
     @property
     def json_logs(self) -> bool:
