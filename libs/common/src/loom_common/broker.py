@@ -117,8 +117,12 @@ def loom_middleware(service: str) -> list[dramatiq.Middleware]:
 def setup_broker(settings: Settings) -> LoomRabbitmqBroker:
     """Create the broker for this process and make it Dramatiq's global broker."""
     dramatiq.set_encoder(OrjsonEncoder())
+    # Publisher confirms: a send returns only once RabbitMQ has taken the message, so an
+    # "accepted" answer never covers a message lost in a broker restart.
     broker = LoomRabbitmqBroker(
-        url=settings.broker_url, middleware=loom_middleware(settings.service or "loom")
+        url=settings.broker_url,
+        confirm_delivery=True,
+        middleware=loom_middleware(settings.service or "loom"),
     )
     dramatiq.set_broker(broker)
     return broker

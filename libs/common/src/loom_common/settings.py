@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
 
     broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # RabbitMQ's management API (queue depths); unset means http://<broker host>:15672.
+    broker_management_url: str | None = None
     web_database_url: str | None = None
     worker_database_url: str | None = None
     errors_database_url: str | None = None
@@ -139,6 +141,21 @@ class Settings(BaseSettings):
         """Base URL (no trailing slash) at which another service reaches ``service``'s HTTP API."""
         configured: str | None = getattr(self, f"{service}_url")
         return (configured or f"http://{self.host}:{self.port(service)}").rstrip("/")
+
+    @property
+    def management_url(self) -> str:
+        """Management API base URL, with the broker's user and password when none is given."""
+        if self.broker_management_url:
+            return self.broker_management_url.rstrip("/")
+        broker = urlsplit(self.broker_url.split(";")[0])
+        credentials = f"{broker.username or 'guest'}:{broker.password or 'guest'}@"
+        return f"http://{credentials}{broker.hostname}:15672"
+
+    @property
+    def vhost(self) -> str:
+        """The broker's virtual host, decoded ("/" for the default)."""
+        path = urlsplit(self.broker_url.split(";")[0]).path.removeprefix("/")
+        return unquote(path) or "/"
 
     @property
     def spool_dir(self) -> Path:
