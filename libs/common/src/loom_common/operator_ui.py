@@ -1,0 +1,140 @@
+"""Sign-in for the operator pages of the errors and logs services.
+
+Operators sign in with the operator token (``LOOM_API_TOKEN``) once; a signed session
+cookie carries them from page to page. Every page form is CSRF-protected (Flask-WTF);
+the bearer-token API and the ingest endpoints are not, since no browser session reaches them.
+
+A service wires it with :func:`init_operator_ui` and marks its pages with :func:`page`;
+its templates extend ``loom_operator/base.html``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFProtect
+from prometheus_client import Counter
+from werkzeug.wrappers import Response as BaseResponse
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
+
+from loom_common.settings import Settings
+
+View = TypeVar("View", bound=Callable[..., Any])
+
+_PAGE_ATTRIBUTE = "_loom_operator_page"
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+OPERATOR_SIGN_INS = Counter(
+    "loom_operator_sign_ins_total",
+    "Operator sign-in attempts on the UI pages, by outcome.",
+    ["outcome"],
+)
+
+blueprint = Blueprint("operator_ui", __name__, template_folder="templates")
+csrf = CSRFProtect()
+
+
+class Operator(UserMixin):
+    """The one kind of user of the operator pages."""
+
+    id = "operator"
+
+
+class SignInForm(FlaskForm):
+    token = PasswordField("Operator token", validators=[DataRequired()])
+
+
+def page(view: View) -> View:
+    """Mark a view as an operator page: sign-in required, forms CSRF-checked."""
+
+    @wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("operator_ui.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    setattr(guarded, _PAGE_ATTRIBUTE, True)
+    return guarded  # type: ignore[return-value]
+
+
+def init_operator_ui(app: Flask, settings: Settings, *, title: str, home_endpoint: str) -> None:
+    """Sessions, sign-in/out pages and CSRF for a service's operator pages.
+
+    The app must have been made with ``init_app(..., sessions=True)``.
+    """
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env in ("staging", "production"),
+        SESSION_COOKIE_NAME=f"loom_{settings.service or 'operator'}_session",
+        WTF_CSRF_CHECK_DEFAULT=False,  # checked only for pages, in _check_csrf
+        LOOM_OPERATOR_TOKEN=settings.api_token.get_secret_value(),
+        LOOM_UI_TITLE=title,
+        LOOM_UI_HOME=home_endpoint,
+    )
+    csrf.init_app(app)
+    login_manager = LoginManager(app)
+    login_manager.user_loader(lambda user_id: Operator() if user_id == Operator.id else None)
+    app.register_blueprint(blueprint)
+    app.before_request(_check_csrf)
+    app.context_processor(lambda: {"ui_title": title, "ui_home": home_endpoint})
+
+
+def _check_csrf() -> None:
+    if request.method not in _UNSAFE_METHODS or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is not None and getattr(view, _PAGE_ATTRIBUTE, False):
+        csrf.protect()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: a sign-in link must not bounce the operator elsewhere."""
+    home = url_for(current_app.config["LOOM_UI_HOME"])
+    if not target:
+        return home
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return home
+    return target
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def sign_in() -> str | BaseResponse:
+    form = SignInForm()
+    if request.method == "POST":
+        csrf.protect()
+    if form.validate_on_submit():
+        expected: str = current_app.config["LOOM_OPERATOR_TOKEN"]
+        if hmac.compare_digest(form.token.data.encode(), expected.encode()):
+            OPERATOR_SIGN_INS.labels("success").inc()
+            login_user(Operator())
+            return redirect(_safe_next(request.args.get("next")))
+        OPERATOR_SIGN_INS.labels("wrong_token").inc()
+        flash("That is not the operator token.", "error")
+    status = 401 if request.method == "POST" else 200
+    return render_template("loom_operator/login.html", form=form), status  # type: ignore[return-value]
+
+
+@blueprint.post("/logout")
+@page
+def sign_out() -> BaseResponse:
+    logout_user()
+    return redirect(url_for("operator_ui.sign_in"))
