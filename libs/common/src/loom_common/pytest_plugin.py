@@ -3,6 +3,7 @@
 - ``broker_url``: a fresh RabbitMQ vhost for the test session (deleted after).
 - ``drain_queue(name)``: the decoded messages waiting in a queue of that vhost.
 - ``operator_headers``: the bearer token header that test settings accept.
+- ``browser`` and ``screenshot(name)``: headless Chromium for page tests, PNGs kept as artifacts.
 - ``make_settings(service, **overrides)``: test settings with a temporary ``var/`` folder and
   that vhost, with the service's migrations applied to its SQLite database.
 """
@@ -72,3 +73,47 @@ def drain_queue(broker_url: str) -> Callable[[str], list[dict[str, Any]]]:
             connection.close()
 
     return drain
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by selenium (``apt-get install chromium chromium-driver``).
+
+    Skips, naming the missing package, where the browser is not installed.
+    """
+    import shutil
+
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium")
+    chromedriver = shutil.which("chromedriver")
+    if chromium is None or chromedriver is None:
+        pytest.skip("browser tests need Debian's chromium and chromium-driver packages")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # the tests run as root in CI
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
+    driver.implicitly_wait(2)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def screenshot(browser: Any, request: pytest.FixtureRequest) -> Callable[[str], Path]:
+    """``screenshot(name)``: keep a PNG of the browser's page under ``artifacts/screenshots/``."""
+    folder = Path(request.config.rootpath) / "artifacts" / "screenshots"
+
+    def take(name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        browser.save_screenshot(str(path))
+        return path
+
+    return take
