@@ -1,5 +1,5 @@
 """Fixtures for the web service's tests: the app on a migrated SQLite database and the
-session's test vhost, and a reader for the RabbitMQ queues it sends to."""
+session's test vhost, people to act as, and the jobs queue of that vhost."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from web_helpers import Drain, JobsQueue, Person, register
 
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
@@ -26,3 +27,13 @@ def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+@pytest.fixture
+def make_person(app: Flask) -> Callable[..., Person]:
+    return lambda name="Ada", email=None: register(app, name, email)
+
+
+@pytest.fixture
+def jobs(drain_queue: Drain) -> JobsQueue:
+    return JobsQueue(drain_queue)

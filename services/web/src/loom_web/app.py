@@ -2,25 +2,64 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from loom_common import flask_app
+from loom_common.auth import add_token_verifier
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
+from loom_web import login_sessions, rate_limits, read_cache, refusals
+from loom_web.account_pages import account_pages
 from loom_web.api import api
+from loom_web.api_tokens import verify_token
+from loom_web.api_v1_internal import api_internal
+from loom_web.api_v1_projects import api_projects
+from loom_web.api_v1_tokens import api_tokens
 from loom_web.debug import debug
-from loom_web.extensions import spec
+from loom_web.extensions import csrf, spec
 from loom_web.pages import pages
+from loom_web.passwords import use_fast_hashing_for_tests
+from loom_web.project_pages import project_pages
+
+MAX_BODY_BYTES = 1024 * 1024
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, test_config: dict[str, Any] | None = None
+) -> Flask:
+    """``test_config`` overrides Flask config keys (cache prefix, rate limits) in tests."""
     settings = init_process("web", settings)
+    if settings.env == "test":
+        use_fast_hashing_for_tests()
     app = Flask(__name__)
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.env not in ("dev", "test"),
+        LOOM_WEB_URL=settings.service_url("web"),
+        LOOM_WORKER_URL=settings.service_url("worker"),
+    )
+    app.config.update(test_config or {})
     database = Database(settings.database_url("web"))
-    app.register_blueprint(api)
-    app.register_blueprint(pages)
+
+    api_blueprints = [api, api_tokens, api_projects, api_internal]
+    page_blueprints = [pages, account_pages, project_pages]
+    for blueprint in (*api_blueprints, *page_blueprints):
+        app.register_blueprint(blueprint)
     if settings.env in ("dev", "test"):
         app.register_blueprint(debug)
+
     flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
+    csrf.init_app(app)
+    for blueprint in (*api_blueprints, debug):  # bearer tokens, not cookies: no CSRF to forge
+        csrf.exempt(blueprint)
+    add_token_verifier(app, verify_token)
+    login_sessions.init_app(app)
+    rate_limits.init_app(app, settings)
+    read_cache.init_app(app, settings)
+    refusals.init_app(app)
     return app

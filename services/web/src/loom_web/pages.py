@@ -1,4 +1,4 @@
-"""Server-rendered HTML pages."""
+"""Public pages: the home page."""
 
 from __future__ import annotations
 

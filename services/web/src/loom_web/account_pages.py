@@ -1,0 +1,164 @@
+"""Pages for accounts: register, log in and out, password reset, settings (tokens, sessions)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, logout_user
+from sqlalchemy import delete, select
+from werkzeug.wrappers import Response
+
+from loom_common.flask_app import current_database
+from loom_web.accounts import EmailTaken, authenticate, register_user
+from loom_web.api_tokens import create_token, list_tokens, revoke_token
+from loom_web.forms import (
+    ActionForm,
+    ForgotPasswordForm,
+    LoginForm,
+    RegisterForm,
+    ResetPasswordForm,
+    TokenForm,
+)
+from loom_web.login_sessions import end_sessions, start_session
+from loom_web.models import LoginSession
+from loom_web.password_resets import request_reset, reset_password, usable_reset
+from loom_web.rate_limits import login_limited
+from loom_web.task_links import web_base_url
+from loom_web.web_metrics import LOGINS
+
+account_pages = Blueprint("account_pages", __name__)
+
+Page = str | Response | tuple[str, int]
+
+
+@account_pages.route("/register", methods=["GET", "POST"])
+def register() -> Page:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            with current_database().session() as session:
+                user = register_user(session, form.email.data, form.name.data, form.password.data)
+                start_session(session, user)
+        except EmailTaken:
+            form.email.errors.append("an account with this email already exists")
+        else:
+            flash(f"Welcome, {user.name}! Your account is ready.")
+            return redirect(url_for("project_pages.projects"))
+    status = 422 if form.errors else 200
+    return render_template("register.html", form=form), status
+
+
+@account_pages.route("/login", methods=["GET", "POST"])
+@login_limited
+def login() -> Page:
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        with current_database().session() as session:
+            user = authenticate(session, form.email.data, form.password.data)
+            if user is not None:
+                start_session(session, user)
+        if user is not None:
+            LOGINS.labels("succeeded").inc()
+            return redirect(_safe_next(request.args.get("next")))
+        LOGINS.labels("failed").inc()
+        error = "Wrong email or password."
+    status = 401 if error else 422 if form.errors else 200
+    return render_template("login.html", form=form, error=error), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: an open redirect would help phishing."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("project_pages.projects")
+
+
+@account_pages.post("/logout")
+@login_required
+def logout() -> Response:
+    if ActionForm().validate_on_submit():
+        with current_database().session() as session:
+            session.execute(delete(LoginSession).where(LoginSession.id == current_user.session_id))
+        logout_user()
+        flash("You are logged out.")
+    return redirect(url_for("pages.home"))
+
+
+@account_pages.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password() -> Page:
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        with current_database().session() as session:
+            request_reset(
+                session,
+                form.email.data,
+                lambda token: f"{web_base_url()}{url_for('account_pages.reset', token=token)}",
+            )
+        flash("If an account exists for that email, a reset link is on its way.")
+        return redirect(url_for("account_pages.login"))
+    return render_template("forgot_password.html", form=form), 422 if form.errors else 200
+
+
+@account_pages.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> Page:
+    with current_database().session() as session:
+        usable = usable_reset(session, token) is not None
+    if not usable:
+        message = "This reset link is invalid, used or expired. Ask for a new one."
+        return render_template("message.html", title="Reset link not valid", message=message), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        with current_database().session() as session:
+            done = reset_password(session, token, form.password.data)
+        if done:
+            logout_user()
+            flash("Your password is changed. Log in with the new one.")
+            return redirect(url_for("account_pages.login"))
+    return render_template("reset_password.html", form=form), 422 if form.errors else 200
+
+
+@account_pages.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings() -> Page:
+    form = TokenForm()
+    new_token = None
+    if form.validate_on_submit():
+        with current_database().session() as session:
+            _row, new_token = create_token(session, current_user.id, form.name.data)
+        form = TokenForm(formdata=None)
+    with current_database().session() as session:
+        tokens = list_tokens(session, current_user.id)
+        sessions = list(
+            session.scalars(
+                select(LoginSession)
+                .where(LoginSession.user_id == current_user.id)
+                .order_by(LoginSession.id.desc())
+            )
+        )
+    return render_template(
+        "settings.html",
+        form=form,
+        tokens=tokens,
+        sessions=sessions,
+        new_token=new_token,
+    )
+
+
+@account_pages.post("/settings/tokens/<int:token_id>/revoke")
+@login_required
+def revoke(token_id: int) -> Response:
+    if ActionForm().validate_on_submit():
+        with current_database().session() as session:
+            if revoke_token(session, current_user.id, token_id):
+                flash("The token is revoked.")
+    return redirect(url_for("account_pages.settings"))
+
+
+@account_pages.post("/settings/sessions/end-others")
+@login_required
+def end_other_sessions() -> Response:
+    if ActionForm().validate_on_submit():
+        with current_database().session() as session:
+            ended = end_sessions(session, current_user.id, except_id=current_user.session_id)
+        flash(f"Signed out {ended} other session(s).")
+    return redirect(url_for("account_pages.settings"))

@@ -1,0 +1,160 @@
+"""``/api/v1`` for the product: projects, members, tasks and exports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint
+from spectree import Response
+from sqlalchemy import select
+
+from loom_common.flask_app import current_database
+from loom_web import product
+from loom_web.api_callers import caller_user, require_user
+from loom_web.exports import request_export
+from loom_web.extensions import spec
+from loom_web.models import Project
+from loom_web.schemas_v1 import (
+    ExportQueued,
+    MemberIn,
+    MemberOut,
+    ProjectIn,
+    ProjectList,
+    ProjectOut,
+    TaskIn,
+    TaskList,
+    TaskOut,
+    TaskPatch,
+    TaskQuery,
+)
+from loom_web.task_links import task_url
+
+api_projects = Blueprint("api_v1_projects", __name__, url_prefix="/api/v1")
+
+
+def _visible(project_id: int) -> dict[str, Any]:
+    user = caller_user()
+    return product.visible_project(project_id, user.id if user else None)
+
+
+@api_projects.get("/projects")
+@spec.validate(resp=Response(HTTP_200=ProjectList), tags=["projects"])
+def list_projects() -> ProjectList:
+    """The projects you are a member of (the operator: every project)."""
+    user = caller_user()
+    with current_database().session() as session:
+        if user is None:
+            ids = list(session.scalars(select(Project.id).order_by(Project.id)))
+        else:
+            ids = [project.id for project in product.projects_of(session, user.id)]
+    snapshots = [product.project_snapshot(project_id) for project_id in ids]
+    return ProjectList(items=[ProjectOut.model_validate(s) for s in snapshots if s])
+
+
+@api_projects.post("/projects")
+@spec.validate(json=ProjectIn, resp=Response(HTTP_201=ProjectOut), tags=["projects"])
+def create_project(json: ProjectIn) -> tuple[ProjectOut, int]:
+    """Create a project; you are its owner."""
+    user = require_user()
+    with current_database().session() as session:
+        project = product.create_project(session, user.id, json.name, json.description)
+    return ProjectOut.model_validate(product.visible_project(project.id, user.id)), 201
+
+
+@api_projects.get("/projects/<int:project_id>")
+@spec.validate(resp=Response(HTTP_200=ProjectOut), tags=["projects"])
+def get_project(project_id: int) -> ProjectOut:
+    """One project and its members (404 unless you are a member)."""
+    return ProjectOut.model_validate(_visible(project_id))
+
+
+@api_projects.post("/projects/<int:project_id>/members")
+@spec.validate(json=MemberIn, resp=Response(HTTP_201=MemberOut), tags=["projects"])
+def invite_member(project_id: int, json: MemberIn) -> tuple[MemberOut, int]:
+    """Add an existing user to the project by email (the owner only)."""
+    user = require_user()
+    snapshot = _visible(project_id)
+    with current_database().session() as session:
+        member = product.invite_member(session, snapshot, user.id, json.email, json.role)
+        answer = MemberOut(id=member.id, name=member.name, email=member.email, role=json.role)
+    return answer, 201
+
+
+@api_projects.get("/projects/<int:project_id>/tasks")
+@spec.validate(query=TaskQuery, resp=Response(HTTP_200=TaskList), tags=["tasks"])
+def list_tasks(project_id: int, query: TaskQuery) -> TaskList:
+    """The project's tasks in creation order, filtered; ``next_cursor`` fetches the next page."""
+    _visible(project_id)
+    filters = product.TaskFilters(
+        status=query.status,
+        assignee_id=query.assignee_id,
+        due_before=query.due_before,
+        due_after=query.due_after,
+    )
+    return TaskList.model_validate(
+        product.task_page(project_id, filters, query.limit, query.cursor)
+    )
+
+
+@api_projects.post("/projects/<int:project_id>/tasks")
+@spec.validate(json=TaskIn, resp=Response(HTTP_201=TaskOut), tags=["tasks"])
+def create_task(project_id: int, json: TaskIn) -> tuple[TaskOut, int]:
+    """Create a task; an assignee other than you gets an email."""
+    user = require_user()
+    snapshot = _visible(project_id)
+    with current_database().session() as session:
+        task = product.create_task(session, snapshot, user.id, json.model_dump(), task_url)
+        answer = TaskOut.model_validate(product.task_dict(task))
+    return answer, 201
+
+
+@api_projects.get("/tasks/<int:task_id>")
+@spec.validate(resp=Response(HTTP_200=TaskOut), tags=["tasks"])
+def get_task(task_id: int) -> TaskOut:
+    """One task (404 unless you are a member of its project)."""
+    user = caller_user()
+    with current_database().session() as session:
+        task, _ = product.task_in(session, task_id, user.id if user else None)
+        return TaskOut.model_validate(product.task_dict(task))
+
+
+@api_projects.patch("/tasks/<int:task_id>")
+@spec.validate(json=TaskPatch, resp=Response(HTTP_200=TaskOut), tags=["tasks"])
+def update_task(task_id: int, json: TaskPatch) -> TaskOut:
+    """Edit, assign (``assignee_id``; null unassigns) or complete (``status: done``) a task."""
+    user = require_user()
+    changes = json.model_dump(exclude_unset=True)
+    for required in ("title", "status", "description"):
+        if required in changes and changes[required] is None:
+            raise product.ProductError(422, f"{required} cannot be null", field=required)
+    with current_database().session() as session:
+        task, snapshot = product.task_in(session, task_id, user.id)
+        task = product.update_task(session, task, snapshot, user.id, changes, task_url)
+        return TaskOut.model_validate(product.task_dict(task))
+
+
+@api_projects.delete("/tasks/<int:task_id>")
+@spec.validate(resp=Response("HTTP_204"), tags=["tasks"])
+def delete_task(task_id: int) -> tuple[str, int]:
+    """Delete a task."""
+    user = require_user()
+    with current_database().session() as session:
+        task, _ = product.task_in(session, task_id, user.id)
+        product.delete_task(session, task)
+    return "", 204
+
+
+@api_projects.post("/projects/<int:project_id>/exports")
+@spec.validate(resp=Response(HTTP_202=ExportQueued), tags=["projects"])
+def export_project(project_id: int) -> tuple[ExportQueued, int]:
+    """Ask the worker for a CSV of the project's tasks (the owner downloads it from the page)."""
+    user = require_user()
+    snapshot = _visible(project_id)
+    if not product.is_owner(snapshot, user.id):
+        raise product.ProductError(403, "only the project's owner can export it")
+    with current_database().session() as session:
+        export = request_export(session, project_id, user.id)
+        answer = ExportQueued(
+            id=export.id, job_id=export.job_id, project_id=project_id, status="queued"
+        )
+    return answer, 202

@@ -1,0 +1,315 @@
+"""Accounts through the pages and the API: register, log in and out, cookies and CSRF,
+log-in rate limits, personal API tokens, password reset, login sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, update
+from web_helpers import PASSWORD, JobsQueue, Person, csrf_token, post_form, unique_email
+
+from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOB_WELCOME_EMAIL
+from loom_common.db import utcnow
+from loom_common.flask_app import app_database as database
+from loom_common.settings import Settings
+from loom_web.app import create_app
+from loom_web.models import ApiToken, LoginSession, PasswordResetToken, User
+
+
+def _log_in(client: FlaskClient, email: str, password: str = PASSWORD) -> object:
+    return post_form(client, "/login", "/login", {"email": email, "password": password})
+
+
+def test_registering_logs_in_queues_the_welcome_email_and_hashes_the_password(
+    app: Flask, jobs: JobsQueue
+) -> None:
+    client = app.test_client()
+    email = unique_email("grace")
+    response = post_form(
+        client,
+        "/register",
+        "/register",
+        {"email": email.upper(), "name": "Grace", "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert client.get("/projects").status_code == 200  # logged in straight away
+
+    message = jobs.wait(JOB_WELCOME_EMAIL, to=email)
+    assert message["kwargs"] == {"to": email, "name": "Grace"}
+    with database(app).session() as session:
+        user = session.scalar(select(User).where(User.email == email))
+    assert user is not None
+    assert user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash
+
+
+def test_registering_twice_with_one_email_is_refused_on_the_form(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    response = post_form(
+        app.test_client(),
+        "/register",
+        "/register",
+        {"email": ada.email, "name": "Other", "password": PASSWORD, "confirm": PASSWORD},
+    )
+    assert response.status_code == 422
+    assert "already exists" in response.get_data(as_text=True)
+
+
+def test_a_bad_registration_names_each_problem(client: FlaskClient) -> None:
+    response = post_form(
+        client,
+        "/register",
+        "/register",
+        {"email": "not-an-email", "name": "", "password": "short", "confirm": "other"},
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Invalid email address" in page
+    assert "between 8 and 1000 characters" in page
+    assert "the passwords differ" in page
+
+
+def test_pages_other_than_home_register_and_login_need_a_login(client: FlaskClient) -> None:
+    for public in ("/", "/register", "/login", "/password/forgot"):
+        assert client.get(public).status_code == 200, public
+    for private in ("/projects", "/projects/1", "/settings"):
+        response = client.get(private)
+        assert response.status_code == 302, private
+        assert urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_the_session_cookie_is_httponly_and_lax_and_logging_out_ends_the_session(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    client = app.test_client()
+    response = _log_in(client, ada.email)
+    assert response.status_code == 302  # type: ignore[attr-defined]
+    cookie = response.headers["Set-Cookie"]  # type: ignore[attr-defined]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+    page = client.get("/settings").get_data(as_text=True)
+    logout = client.post("/logout", data={"csrf_token": csrf_token(page)})
+    assert logout.status_code == 302
+    assert client.get("/settings").status_code == 302
+
+
+def test_a_form_without_its_csrf_token_is_refused(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    response = ada.client.post("/projects", data={"name": "Sneaky"})
+    assert response.status_code == 400
+    assert "Reload the page" in response.get_data(as_text=True)
+    assert "Sneaky" not in ada.client.get("/projects").get_data(as_text=True)
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'loom_web_refused_total{reason="csrf"}' in metrics
+
+
+def test_outside_dev_and_test_the_session_cookie_is_secure(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings("web", env="staging", secret_key="s3cret", api_token="tok"))
+    try:
+        response = app.test_client().get("/login")
+        assert "Secure" in response.headers["Set-Cookie"]
+    finally:
+        database(app).dispose()
+
+
+def test_wrong_passwords_are_rate_limited_per_account_on_the_page(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    client = app.test_client()
+    for _ in range(4):  # the token the fixture took was the first attempt of five
+        assert _log_in(client, ada.email, "wrong password").status_code == 401  # type: ignore[attr-defined]
+    refused = _log_in(client, ada.email)  # even the right password, for now
+    assert refused.status_code == 429  # type: ignore[attr-defined]
+    assert int(refused.headers["Retry-After"]) > 0  # type: ignore[attr-defined]
+    assert "Too many log-in attempts" in refused.get_data(as_text=True)  # type: ignore[attr-defined]
+    # another account from the same address is still let in
+    grace = make_person("Grace")
+    assert _log_in(app.test_client(), grace.email).status_code == 302  # type: ignore[attr-defined]
+
+
+def test_the_api_answers_429_with_retry_after_per_account_and_per_address(
+    make_settings: Callable[..., Settings], make_person: Callable[..., Person]
+) -> None:
+    app = create_app(
+        make_settings("web"),
+        test_config={
+            "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute",
+            "LOGIN_LIMIT_PER_ADDRESS": "5 per minute",
+        },
+    )
+    try:
+        client = app.test_client()
+        body = {"email": "nobody@example.com", "password": "guess"}
+        codes = [client.post("/api/v1/auth/token", json=body).status_code for _ in range(4)]
+        assert codes == [401, 401, 401, 429]
+        refused = client.post("/api/v1/auth/token", json=body)
+        assert refused.json["error"]["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) > 0
+
+        # per address: other accounts from the same address hit the address limit
+        others = [
+            client.post("/api/v1/auth/token", json={**body, "email": f"x{i}@example.com"})
+            for i in range(3)
+        ]
+        assert [r.status_code for r in others][-1] == 429
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'loom_web_refused_total{reason="rate_limited"}' in metrics
+    finally:
+        database(app).dispose()
+
+
+def test_personal_tokens_are_created_listed_and_revoked_through_the_api(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    client = app.test_client()
+    created = client.post("/api/v1/tokens", json={"name": "script"}, headers=ada.headers)
+    assert created.status_code == 201
+    token = created.json["token"]
+    assert token.startswith("loom_")
+
+    listed = client.get("/api/v1/tokens", headers=ada.headers).json["items"]
+    assert {t["name"] for t in listed} == {"tests", "script"}
+    assert all("token" not in t for t in listed)
+    with database(app).session() as session:
+        hashes = list(session.scalars(select(ApiToken.token_hash)))
+    assert token not in hashes and ada.token not in hashes
+
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json == {"id": me.json["id"], "name": "Ada", "email": ada.email}
+
+    revoked = client.delete(f"/api/v1/tokens/{created.json['id']}", headers=ada.headers)
+    assert revoked.status_code == 204
+    gone = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert gone.status_code == 401
+    assert (
+        client.delete(f"/api/v1/tokens/{created.json['id']}", headers=ada.headers).status_code
+        == 404
+    )
+
+
+def test_tokens_are_shown_once_on_the_settings_page_and_revoked_there(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    response = post_form(ada.client, "/settings", "/settings", {"name": "laptop"})
+    page = response.get_data(as_text=True)
+    token = page.split('id="new-token">')[1].split("<")[0]
+    assert token.startswith("loom_")
+    assert (
+        app.test_client()
+        .get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 200
+    )
+
+    again = ada.client.get("/settings").get_data(as_text=True)
+    assert token not in again and "laptop" in again
+    with database(app).session() as session:
+        token_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "laptop"))
+    post_form(ada.client, "/settings", f"/settings/tokens/{token_id}/revoke", {})
+    assert (
+        app.test_client()
+        .get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 401
+    )
+
+
+def test_an_operator_only_endpoint_refuses_a_personal_token(
+    client: FlaskClient, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    response = client.post("/api/v1/maintenance/cleanup", headers=ada.headers)
+    assert response.status_code == 403
+    assert "operator" in response.json["error"]["message"]
+
+
+def _reset_link(jobs: JobsQueue, email: str) -> str:
+    message = jobs.wait(JOB_PASSWORD_RESET_EMAIL, to=email)
+    assert message["kwargs"]["expires_minutes"] == 30
+    return urlsplit(message["kwargs"]["reset_token_url"]).path
+
+
+def test_a_password_reset_link_works_once_and_ends_every_session(
+    app: Flask, make_person: Callable[..., Person], jobs: JobsQueue
+) -> None:
+    ada = make_person("Ada")
+    answer = post_form(
+        app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email}
+    )
+    assert answer.status_code == 302
+    path = _reset_link(jobs, ada.email)
+    with database(app).session() as session:
+        stored = list(session.scalars(select(PasswordResetToken.token_hash)))
+    assert path.rsplit("/", 1)[1] not in stored  # only the hash is kept
+
+    new_password = "a brand new password"
+    client = app.test_client()
+    done = post_form(client, path, path, {"password": new_password, "confirm": new_password})
+    assert done.status_code == 302
+    assert ada.client.get("/settings").status_code == 302  # the old session is over
+    assert _log_in(app.test_client(), ada.email, new_password).status_code == 302  # type: ignore[attr-defined]
+
+    again = client.get(path)
+    assert again.status_code == 404
+    assert "invalid, used or expired" in again.get_data(as_text=True)
+
+
+def test_an_expired_reset_link_is_refused_and_cleanup_removes_it(
+    app: Flask,
+    make_person: Callable[..., Person],
+    jobs: JobsQueue,
+    operator_headers: dict[str, str],
+) -> None:
+    ada = make_person("Ada")
+    post_form(app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email})
+    path = _reset_link(jobs, ada.email)
+    with database(app).session() as session:
+        session.execute(
+            update(PasswordResetToken).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        session.execute(update(LoginSession).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert app.test_client().get(path).status_code == 404
+    assert ada.client.get("/settings").status_code == 302  # an expired session is no session
+
+    cleaned = app.test_client().post("/api/v1/maintenance/cleanup", headers=operator_headers)
+    assert cleaned.status_code == 200
+    assert cleaned.json == {"sessions": 1, "password_resets": 1}
+
+
+def test_forgetting_the_password_of_no_account_says_the_same_and_sends_nothing(
+    app: Flask, jobs: JobsQueue
+) -> None:
+    email = unique_email("ghost")
+    response = post_form(
+        app.test_client(), "/password/forgot", "/password/forgot", {"email": email}
+    )
+    assert response.status_code == 302
+    jobs.seen.extend(jobs.drain("jobs"))
+    assert jobs.matching(JOB_PASSWORD_RESET_EMAIL, to=email) == []
+
+
+def test_signing_out_other_sessions_from_settings(
+    app: Flask, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    laptop = app.test_client()
+    _log_in(laptop, ada.email)
+    page = ada.client.get("/settings").get_data(as_text=True)
+    assert page.count("<tr><td>") >= 2  # both sessions are listed
+    post_form(ada.client, "/settings", "/settings/sessions/end-others", {})
+    assert laptop.get("/settings").status_code == 302
+    assert ada.client.get("/settings").status_code == 200
