@@ -1,17 +1,26 @@
-"""A service's database: one SQLAlchemy engine and session factory, SQLite or PostgreSQL by URL."""
+"""A service's database: SQLAlchemy engines and a session factory, SQLite or PostgreSQL by URL.
+
+With read replicas (``LOOM_<SERVICE>_DATABASE_REPLICA_URLS``) sessions route reads to them and
+writes to the primary; see :mod:`loom_common.db_routing`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from loom_common.db_routing import ReplicaSet, RoutingSession
+
+if TYPE_CHECKING:
+    from loom_common.settings import Settings
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -45,7 +54,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_db_engine(url: str) -> Engine:
+def create_db_engine(url: str, connect_timeout: int | None = None) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -55,19 +64,54 @@ def create_db_engine(url: str) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """The primary engine (``engine``), the replicas' engines if any, and sessions over them."""
+
+    def __init__(
+        self, url: str, replica_urls: Sequence[str] = (), *, replica_retry_after: float = 5.0
+    ) -> None:
         self.url = url
         self.engine = create_db_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # A replica that does not answer must not hold a request for long: reads fall back.
+        self.replicas = ReplicaSet(
+            [create_db_engine(u, connect_timeout=2) for u in replica_urls],
+            retry_after=replica_retry_after,
+        )
+        if self.replicas:
+            self.sessions: sessionmaker[Session] = sessionmaker(
+                self.engine,
+                class_=RoutingSession,
+                replicas=self.replicas,
+                expire_on_commit=False,
+            )
+        else:
+            self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def for_service(cls, settings: Settings, service: str | None = None) -> Database:
+        """The service's database with the read replicas its settings list."""
+        name = service or settings.service
+        if name is None:
+            raise ValueError("Database.for_service needs a service name")
+        return cls(settings.database_url(name), settings.database_replica_urls(name))
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back if it raises."""
-        session = self.sessions()
+    def session(self, *, use_primary: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back if it raises.
+
+        ``use_primary``: read from the primary even before this request or job wrote (for a
+        read that must not be stale, e.g. a check before a write elsewhere).
+        """
+        if use_primary and self.replicas:
+            session = self.sessions(use_primary=True)
+        else:
+            session = self.sessions()
         try:
             yield session
             session.commit()
@@ -78,8 +122,15 @@ class Database:
             session.close()
 
     def ping(self) -> None:
+        """Readiness: the primary answers (a replica down only moves its reads to the primary;
+        see ``replica_problems``)."""
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
+    def replica_problems(self) -> dict[str, str]:
+        """Replicas not taking reads now, by URL (password hidden), and why."""
+        return self.replicas.problems()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.replicas.dispose()

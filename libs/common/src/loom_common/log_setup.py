@@ -124,6 +124,8 @@ def configure_logging(settings: Settings, publish: PublishBatch | None = None) -
             batch_size=settings.log_ship_batch_size,
             interval=settings.log_ship_interval,
             capacity=settings.log_ship_buffer,
+            spool_dir=settings.spool_dir,
+            spool_max_bytes=settings.log_spool_max_bytes,
         )
     json_lines = None
     if settings.json_logs:

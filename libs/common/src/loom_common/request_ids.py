@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, Request
 
+from loom_common.db_routing import start_unit_of_work
 from loom_common.log_setup import log_structured
 from loom_common.metrics import HTTP_DURATION, HTTP_REQUESTS
 from loom_common.request_context import accept_request_id, request_id_var
@@ -68,6 +69,7 @@ class RequestIdMiddleware:
         started = time.perf_counter()
         request_id = accept_request_id(environ.get(_ENVIRON_HEADER))
         token = request_id_var.set(request_id)
+        start_unit_of_work()
         status_code = 500
 
         def start_with_request_id(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:

@@ -44,7 +44,7 @@ def create_app(
         LOOM_WORKER_URL=settings.service_url("worker"),
     )
     app.config.update(test_config or {})
-    database = Database(settings.database_url("web"))
+    database = Database.for_service(settings, "web")
 
     api_blueprints = [api, api_tokens, api_projects, api_internal]
     page_blueprints = [pages, account_pages, project_pages]

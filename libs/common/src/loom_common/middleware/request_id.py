@@ -7,6 +7,7 @@ from typing import Any
 
 from dramatiq import Middleware
 
+from loom_common.db_routing import start_unit_of_work
 from loom_common.request_context import new_request_id, request_id_var
 
 
@@ -23,6 +24,7 @@ class RequestIdPropagation(Middleware):
     def before_process_message(self, broker: Any, message: Any) -> None:
         request_id = message.options.get("request_id") or new_request_id()
         self._tokens[message.message_id] = request_id_var.set(request_id)
+        start_unit_of_work()
 
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
