@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import dramatiq
@@ -15,14 +13,6 @@ from loom_common.contracts import JOBS_QUEUE
 from loom_common.testing import wait_until
 
 TOKEN = {"Authorization": "Bearer dev-api-token"}
-
-
-@pytest.fixture
-def worker(actors: ModuleType) -> Iterator[dramatiq.Worker]:
-    running = dramatiq.Worker(dramatiq.get_broker(), queues={JOBS_QUEUE}, worker_threads=2)
-    running.start()
-    yield running
-    running.stop()
 
 
 def job_of(app: Flask, job_id: str) -> dict[str, Any] | None:

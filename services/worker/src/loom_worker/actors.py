@@ -1,6 +1,7 @@
 """Dramatiq actors of the worker: ``dramatiq loom_worker.actors --queues jobs``.
 
-Senders reach them by queue and actor name (loom_common.broker.send), never by import.
+One actor per job in the registry, with that job's queue, retries and time limit. Senders
+reach them by queue and actor name (loom_common.broker.send), never by import.
 """
 
 from __future__ import annotations
@@ -8,20 +9,56 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
-from dramatiq.middleware import Retries
+from dramatiq.middleware import CurrentMessage, Retries
+from pydantic import ValidationError
 
-from loom_common.contracts import JOBS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_worker import jobs
-from loom_worker.tracking import JobTracking, silence_discarded_result_warning
+from loom_worker.context import JobContext
+from loom_worker.registry import JobSpec, known_jobs
+from loom_worker.tracking import InvalidJobArguments, JobTracking, silence_discarded_result_warning
+from loom_worker.worker_settings import load_worker_settings
 
 settings = init_process("worker")
-database = Database(settings.database_url("worker"))
+worker_settings = load_worker_settings()
+database = Database.for_service(settings, "worker")
 dramatiq.get_broker().add_middleware(JobTracking(database), before=Retries)
 silence_discarded_result_warning()
 
 
-@dramatiq.actor(actor_name="greet", queue_name=JOBS_QUEUE, max_retries=3)
-def greet(name: str) -> dict[str, Any]:
-    return jobs.greet(name)
+def _describe_invalid(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'args'}: {problem['msg']}"
+        for problem in error.errors()
+    )
+
+
+def _declare(spec: JobSpec) -> dramatiq.Actor[Any, Any]:
+    def run(**kwargs: Any) -> Any:
+        message = CurrentMessage.get_current_message()
+        assert message is not None  # CurrentMessage is one of loom's middleware
+        try:
+            arguments = spec.arguments.model_validate(kwargs)
+        except ValidationError as error:
+            raise InvalidJobArguments(_describe_invalid(error)) from None
+        context = JobContext(message.message_id, settings, worker_settings, database)
+        return spec.run(arguments, context)
+
+    run.__name__ = run.__qualname__ = spec.name.replace(".", "_")
+    declare = dramatiq.actor(
+        actor_name=spec.name,
+        queue_name=spec.queue,
+        max_retries=spec.max_retries,
+        min_backoff=spec.min_backoff_ms,
+        max_backoff=spec.max_backoff_ms,
+        time_limit=spec.time_limit_ms,
+        # Arguments that do not fit the job's model never will: no retries, straight to failed.
+        throws=(InvalidJobArguments,),
+    )
+    return declare(run)
+
+
+actors: dict[str, dramatiq.Actor[Any, Any]] = {
+    name: _declare(spec) for name, spec in known_jobs().items()
+}
+greet = actors["greet"]

@@ -1,5 +1,10 @@
 """Dramatiq middleware that keeps the worker's job records up to date.
 
+queued (POST /api/jobs) -> running -> succeeded, or retrying -> ... -> dead (retries
+exhausted, in ``<queue>.XQ``), or failed (a permanent error such as invalid arguments; also
+kept in ``<queue>.XQ``). A delivery of a job whose record already says succeeded (the worker
+died between recording and acking) is acked without running it again.
+
 It must sit before Retries in the middleware list: after-hooks run in reverse order, so
 it then sees whether Retries will run the message again or has sent it to the dead letters.
 """
@@ -10,15 +15,33 @@ import logging
 from typing import Any
 
 from dramatiq import Middleware
+from dramatiq.middleware import SkipMessage
 from loguru import logger
 
 from loom_common.db import Database, utcnow
 from loom_common.scrub import scrub
+from loom_worker.metrics import JOBS_SKIPPED
 from loom_worker.models import Job
 
 
-def _describe(exception: BaseException) -> str:
+class InvalidJobArguments(ValueError):
+    """The message's arguments do not fit the job's model: retrying cannot help."""
+
+
+def describe(exception: BaseException) -> str:
     return f"{type(exception).__name__}: {exception}"
+
+
+def record_arguments(kwargs: dict[str, Any], args: Any = ()) -> dict[str, Any]:
+    """What a job record keeps of its arguments: secrets replaced by ``[Filtered]``."""
+    scrubbed: dict[str, Any] = scrub({"args": list(args), "kwargs": kwargs})
+    return scrubbed
+
+
+def _is_permanent(broker: Any, message: Any, exception: BaseException) -> bool:
+    actor = broker.get_actor(message.actor_name)
+    throws = message.options.get("throws") or actor.options.get("throws")
+    return bool(throws) and isinstance(exception, throws)
 
 
 class JobTracking(Middleware):
@@ -33,11 +56,14 @@ class JobTracking(Middleware):
                     id=message.message_id,
                     actor=message.actor_name,
                     queue=message.queue_name.removesuffix(".DQ"),
-                    arguments=scrub({"args": list(message.args), "kwargs": message.kwargs}),
+                    arguments=record_arguments(message.kwargs, message.args),
                     request_id=message.options.get("request_id"),
                     attempts=0,
                 )
                 session.add(job)
+            elif job.status == "succeeded":
+                JOBS_SKIPPED.labels("already_succeeded").inc()
+                raise SkipMessage(f"job {job.id} already succeeded")
             job.status = "running"
             job.attempts += 1
             job.started_at = utcnow()
@@ -46,12 +72,23 @@ class JobTracking(Middleware):
         self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
     ) -> None:
         try:
-            self._record_outcome(message, result, exception)
+            self._record_outcome(broker, message, result, exception)
         except Exception:
             # The job itself is done; a bookkeeping failure must not make it run again.
             logger.exception("could not record the outcome of job {}", message.message_id)
 
-    def _record_outcome(self, message: Any, result: Any, exception: BaseException | None) -> None:
+    def after_skip_message(self, broker: Any, message: Any) -> None:
+        if not message.failed:
+            return  # skipped because it already succeeded: the record says so
+        with self.database.session() as session:
+            job = session.get(Job, message.message_id)
+            if job is not None:
+                job.status, job.finished_at = "dead", utcnow()
+                job.error = message.options.get("dead_letter_reason") or "rejected by a middleware"
+
+    def _record_outcome(
+        self, broker: Any, message: Any, result: Any, exception: BaseException | None
+    ) -> None:
         with self.database.session() as session:
             job = session.get(Job, message.message_id)
             if job is None:
@@ -60,10 +97,12 @@ class JobTracking(Middleware):
                 job.status, job.result, job.error = "succeeded", result, None
                 job.finished_at = utcnow()
             elif message.failed:
-                job.status, job.error = "dead", _describe(exception)
+                permanent = _is_permanent(broker, message, exception)
+                job.status = "failed" if permanent else "dead"
+                job.error = describe(exception)
                 job.finished_at = utcnow()
             else:
-                job.status, job.error = "retrying", _describe(exception)
+                job.status, job.error = "retrying", describe(exception)
 
 
 class ResultsAreKept(logging.Filter):

@@ -1,0 +1,42 @@
+"""What a running job may use: its id, the settings, the database, progress reporting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from loom_common.db import Database
+from loom_common.settings import Settings
+from loom_worker.models import Job
+from loom_worker.web_client import WebClient
+from loom_worker.worker_settings import WorkerSettings
+
+
+@dataclass(frozen=True)
+class JobContext:
+    job_id: str
+    settings: Settings
+    worker_settings: WorkerSettings
+    database: Database
+
+    def report_progress(self, done: int, total: int | None = None) -> None:
+        """Shown by GET /api/jobs/<id> while the job runs."""
+        with self.database.session() as session:
+            job = session.get(Job, self.job_id)
+            if job is not None:
+                job.progress_done, job.progress_total = done, total
+
+    def web(self) -> WebClient:
+        return WebClient(self.settings)
+
+    @property
+    def exports_dir(self) -> Path:
+        return exports_dir(self.settings)
+
+
+def exports_dir(settings: Settings) -> Path:
+    return settings.var_dir / "exports"
+
+
+def export_path(settings: Settings, job_id: str) -> Path:
+    return exports_dir(settings) / f"{job_id}.csv"

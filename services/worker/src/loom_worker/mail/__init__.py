@@ -1,0 +1,1 @@
+"""Email: templates to a multipart message, SMTP delivery, and sending each email once."""

@@ -1,0 +1,33 @@
+"""The worker's own counters (shown on /metrics next to loom_common's; multiprocess-safe the
+same way, through PROMETHEUS_MULTIPROC_DIR). Everything refused or dropped is counted here."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+JOBS_REFUSED = Counter(
+    "loom_worker_jobs_refused_total", "POST /api/jobs requests refused", ["reason"]
+)
+JOBS_SKIPPED = Counter(
+    "loom_worker_jobs_skipped_total", "Deliveries of jobs not run again", ["reason"]
+)
+EMAILS_SENT = Counter("loom_worker_emails_sent_total", "Emails the SMTP server accepted", ["job"])
+EMAILS_SKIPPED = Counter(
+    "loom_worker_emails_skipped_total",
+    "Emails not sent: already sent by an earlier attempt, or a bad recipient",
+    ["job", "reason"],
+)
+DEAD_LETTERS_REQUEUED = Counter(
+    "loom_worker_dead_letters_requeued_total", "Dead letters put back on their queue", ["queue"]
+)
+DEAD_LETTERS_PURGED = Counter(
+    "loom_worker_dead_letters_purged_total", "Dead letters dropped by a purge", ["queue"]
+)
+SCHEDULE_FIRES = Counter(
+    "loom_worker_schedule_fires_total",
+    "Schedule fire times, by outcome (sent, or taken by another scheduler)",
+    ["schedule", "outcome"],
+)
+CLEANUP_REMOVED = Counter(
+    "loom_worker_cleanup_removed_total", "Old job records and export files removed", ["kind"]
+)
