@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
+import dramatiq
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from prometheus_client import REGISTRY
+from werkzeug.serving import make_server
 
+from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
 from loom_common.flask_app import app_database
 from loom_common.settings import Settings
+from loom_common.testing import wait_until
 from loom_logs.app import create_app
+from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.store import store_records
 
 pytest_plugins = ["loom_common.pytest_plugin"]
@@ -25,8 +35,14 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Iterator[Flask]:
-    app = create_app(settings)
+def logs_config() -> LogsConfig:
+    """The service's own settings; tests override fields with ``load_logs_config(...)``."""
+    return load_logs_config(ingest_tokens="ingest-token-1,ingest-token-2")
+
+
+@pytest.fixture
+def app(settings: Settings, logs_config: LogsConfig) -> Iterator[Flask]:
+    app = create_app(settings, logs_config)
     yield app
     app_database(app).dispose()
 
@@ -83,3 +99,57 @@ def store(database: Database) -> Callable[[list[Any]], None]:
             store_records(session, records)
 
     return put
+
+
+@pytest.fixture
+def consumer(app: Flask) -> Iterator[ModuleType]:
+    """The logs consumer running in this process, on the broker and database of ``settings``.
+
+    ``app`` comes first: create_app(settings) points the process at the test broker, and the
+    actors module then reuses those settings. It is imported afresh so that its actor and
+    database belong to this test even if an earlier test imported it.
+    """
+    sys.modules.pop("loom_logs.actors", None)
+    dramatiq.get_broker().actors.pop(LOGS_ACTOR, None)  # the previous test's, on this broker
+    actors = importlib.import_module("loom_logs.actors")
+    worker = dramatiq.Worker(dramatiq.get_broker(), queues={LOGS_QUEUE}, worker_threads=1)
+    worker.start()
+    yield actors
+    worker.stop()
+    actors.database.dispose()
+
+
+@pytest.fixture
+def counter() -> Callable[..., float]:
+    """``counter(name, **labels)``: the current value of a sample in this process's registry."""
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    return value
+
+
+@pytest.fixture
+def found(client: FlaskClient, auth: dict[str, str]) -> Callable[..., list[dict[str, Any]]]:
+    """``found(count, **params)``: the items of GET /api/logs once it returns ``count`` of them."""
+
+    def search(count: int, timeout: float = 20, **params: Any) -> list[dict[str, Any]]:
+        def probe() -> list[dict[str, Any]]:
+            response = client.get("/api/logs", query_string=params, headers=auth)
+            items: list[dict[str, Any]] = response.get_json()["items"]
+            return items if len(items) == count else []
+
+        return wait_until(probe, timeout=timeout, message=f"{count} records for {params}")
+
+    return search
+
+
+@pytest.fixture
+def http_port(app: Flask) -> Iterator[int]:
+    """The app behind a real HTTP server, for clients that speak HTTP themselves."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_port
+    server.shutdown()
+    thread.join()

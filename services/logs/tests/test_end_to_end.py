@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import secrets
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import dramatiq
-import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from loguru import logger
 from prometheus_client import REGISTRY
@@ -26,23 +21,6 @@ from loom_common.testing import wait_until
 from loom_logs.models import LogRecord
 
 RecordFactory = Callable[..., dict[str, Any]]
-
-
-@pytest.fixture
-def consumer(app: Flask) -> Iterator[ModuleType]:
-    """The logs consumer running in this process, on the broker and database of ``settings``.
-
-    ``app`` comes first: create_app(settings) points the process at the test broker, and the
-    actors module then reuses those settings. It is imported afresh so that its actor and
-    database belong to this test even if an earlier test imported it.
-    """
-    sys.modules.pop("loom_logs.actors", None)
-    actors = importlib.import_module("loom_logs.actors")
-    worker = dramatiq.Worker(dramatiq.get_broker(), queues={LOGS_QUEUE}, worker_threads=1)
-    worker.start()
-    yield actors
-    worker.stop()
-    actors.database.dispose()
 
 
 def _rejected(reason: str) -> float:

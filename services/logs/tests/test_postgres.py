@@ -7,12 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from sqlalchemy import delete
 
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database
 from loom_logs.cursors import Position
-from loom_logs.search import LogFilter, search_records
+from loom_logs.histogram import count_per_bucket
+from loom_logs.models import LogRecord
+from loom_logs.search import LogFilter, filter_conditions, search_records
 from loom_logs.store import store_records
 
 RecordFactory = Callable[..., dict[str, Any]]
@@ -76,3 +79,26 @@ def test_store_and_search_on_postgres(pg: Database, make_record: RecordFactory) 
 def test_downgrade_on_postgres(postgres_url: str) -> None:
     downgrade("logs", postgres_url, "base")
     upgrade("logs", postgres_url)
+
+
+def test_field_filter_histogram_and_delete_on_postgres(
+    pg: Database, make_record: RecordFactory
+) -> None:
+    with pg.session() as session:
+        store_records(
+            session,
+            [
+                make_record(time="2030-01-01T12:00:10Z", message="a", fields={"order.id": 7}),
+                make_record(time="2030-01-01T12:00:50Z", message="b", fields={"order.id": "7"}),
+                make_record(time="2030-01-01T12:02:05Z", message="c", fields={"order.id": 8}),
+            ],
+        )
+    assert _found(pg, LogFilter(fields=[("order.id", "7")])) == ["b", "a"]
+
+    with pg.session() as session:
+        buckets = count_per_bucket(session, LogFilter(), 60)
+    assert [(start.minute, count) for start, count in buckets] == [(0, 2), (1, 0), (2, 1)]
+
+    with pg.session() as session:
+        session.execute(delete(LogRecord).where(*filter_conditions(session, LogFilter(text="c"))))
+    assert _found(pg, LogFilter()) == ["b", "a"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 _CODES = {
@@ -89,6 +89,11 @@ def _handle_http_exception(error: HTTPException) -> Response | HTTPException:
 def _reject_malformed_json() -> Response | None:
     """A body that claims to be JSON must parse: 400 naming the problem, before any view runs."""
     if not is_api_request() or not request.is_json or not request.content_length:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "_loom_public", False):
+        # Public views (ingest endpoints, see auth.public) check their own key before reading
+        # a body, and parse it themselves.
         return None
     try:
         orjson.loads(request.get_data(cache=True))

@@ -16,7 +16,7 @@ from loom_common.runtime import init_process
 from loom_logs.store import store_records
 
 settings = init_process("logs")
-database = Database(settings.database_url("logs"))
+database = Database.for_service(settings, "logs")
 
 
 # ship_logs=False: this actor's own log lines (and the job-run line about it) must not be

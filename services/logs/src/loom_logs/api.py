@@ -1,24 +1,38 @@
-"""The logs service's JSON API: searching stored records."""
+"""The logs service's JSON API: search, context, histogram and delete by query."""
 
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint
+from flask import Blueprint, g
 from spectree import Response
+from sqlalchemy import delete
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
+from loom_logs.context import records_around
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import spec
+from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
 from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.models import LogRecord
-from loom_logs.schemas import LogItem, LogPage, LogSearchQuery
-from loom_logs.search import LogFilter, search_records
+from loom_logs.schemas import (
+    ContextQuery,
+    DeleteResult,
+    Histogram,
+    HistogramBucket,
+    HistogramQuery,
+    LogContext,
+    LogFilterQuery,
+    LogItem,
+    LogPage,
+    LogSearchQuery,
+)
+from loom_logs.search import LogFilter, filter_conditions, search_records
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _item(record: LogRecord) -> LogItem:
+def log_item(record: LogRecord) -> LogItem:
     return LogItem(
         id=record.id,
         time=record.time,
@@ -39,6 +53,18 @@ def _item(record: LogRecord) -> LogItem:
     )
 
 
+def log_filter(query: LogFilterQuery) -> LogFilter:
+    return LogFilter(
+        services=query.service,
+        min_level_no=LEVEL_NUMBERS[query.level] if query.level else None,
+        request_id=query.request_id,
+        text=query.q,
+        since=query.since,
+        until=query.until,
+        fields=query.field_pairs,
+    )
+
+
 @api.get("/logs")
 @spec.validate(query=LogSearchQuery, resp=Response(HTTP_200=LogPage), tags=["logs"])
 def search_logs(query: LogSearchQuery) -> LogPage:
@@ -47,16 +73,54 @@ def search_logs(query: LogSearchQuery) -> LogPage:
         after = decode_cursor(query.cursor) if query.cursor else None
     except InvalidCursor as error:
         raise ApiError(400, str(error), fields={"cursor": "not a cursor from this API"}) from None
-    wanted = LogFilter(
-        services=query.service,
-        min_level_no=LEVEL_NUMBERS[query.level] if query.level else None,
-        request_id=query.request_id,
-        text=query.q,
-        since=query.since,
-        until=query.until,
-    )
     with current_database().session() as session:
-        page = search_records(session, wanted, limit=query.limit, after=after)
-        items = [_item(record) for record in page.records]
+        page = search_records(session, log_filter(query), limit=query.limit, after=after)
+        items = [log_item(record) for record in page.records]
     next_cursor = encode_cursor(page.next_position) if page.next_position else None
     return LogPage(items=items, next_cursor=next_cursor)
+
+
+@api.get("/logs/<int:record_id>/context")
+@spec.validate(query=ContextQuery, resp=Response(HTTP_200=LogContext, HTTP_404=None), tags=["logs"])
+def log_context(record_id: int, query: ContextQuery) -> LogContext:
+    """The records just before and after one record, from the same service and host."""
+    with current_database().session() as session:
+        around = records_around(session, record_id, before=query.before, after=query.after)
+        if around is None:
+            raise ApiError(404, f"no log record with id {record_id}")
+        return LogContext(
+            before=[log_item(r) for r in around.before],
+            record=log_item(around.record),
+            after=[log_item(r) for r in around.after],
+        )
+
+
+@api.get("/logs/histogram")
+@spec.validate(query=HistogramQuery, resp=Response(HTTP_200=Histogram), tags=["logs"])
+def log_histogram(query: HistogramQuery) -> Histogram:
+    """How many records match the filters, per interval (oldest first, empty ones too)."""
+    width = interval_seconds(query.interval)
+    with current_database().session() as session:
+        try:
+            buckets = count_per_bucket(session, log_filter(query), width)
+        except TooManyBuckets as error:
+            raise ApiError(422, str(error), fields={"interval": str(error)}) from None
+    return Histogram(
+        interval_seconds=width,
+        buckets=[HistogramBucket(start=start, count=count) for start, count in buckets],
+    )
+
+
+@api.delete("/logs")
+@spec.validate(query=LogFilterQuery, resp=Response(HTTP_200=DeleteResult), tags=["logs"])
+def delete_logs(query: LogFilterQuery) -> DeleteResult:
+    """Delete every record matching the filters (operator only; at least one filter)."""
+    if g.get("caller") != "operator":
+        raise ApiError(403, "only the operator token may delete log records")
+    if not query.has_filters():
+        raise ApiError(400, "refusing to delete everything: give at least one filter")
+    with current_database().session() as session:
+        statement = delete(LogRecord).where(*filter_conditions(session, log_filter(query)))
+        result = session.execute(statement, execution_options={"synchronize_session": False})
+        deleted = result.rowcount  # type: ignore[attr-defined]
+    return DeleteResult(deleted=deleted)

@@ -8,14 +8,23 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
+from loom_logs import tail_api
 from loom_logs.api import api
+from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
+from loom_logs.ingest_api import ingest
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, config: LogsConfig | None = None) -> Flask:
     settings = init_process("logs", settings)
+    config = config or logs_config()
     app = Flask(__name__)
-    database = Database(settings.database_url("logs"))
+    app.extensions["loom_logs_config"] = config
+    # Ingest bodies are bounded by the service's own limit (werkzeug enforces it on reads).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
+    database = Database.for_service(settings, "logs")
     app.register_blueprint(api)
+    app.register_blueprint(ingest)
+    tail_api.init_app(app, database, config)
     flask_app.init_app(app, settings, spec=spec, database=database)
     return app

@@ -10,3 +10,23 @@ RECORDS_REJECTED = Counter(
     "Log records refused at ingest; reason is not_a_dict, missing_<field> or invalid_<field>",
     ["reason"],
 )
+RECORDS_ACCEPTED = Counter(
+    "loom_logs_records_accepted_total",
+    "Log records taken in over HTTP or GELF and published to the logs queue",
+    ["source"],
+)
+INGEST_REFUSED = Counter(
+    "loom_logs_ingest_refused_total",
+    "Whole requests, datagrams or frames refused at ingest (source: api, gelf_http, loki, "
+    "gelf_udp, gelf_tcp)",
+    ["source", "reason"],
+)
+TAIL_DROPPED = Counter(
+    "loom_logs_tail_dropped_total",
+    "Live-tail lines not delivered because the client's queue was full",
+)
+RECORDS_EXPIRED = Counter(
+    "loom_logs_records_expired_total",
+    "Log records deleted by retention (service is the record's, or 'none')",
+    ["service"],
+)

@@ -10,6 +10,8 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from loom_logs.cursors import Position
+from loom_logs.field_search import field_equals
+from loom_logs.id_bounds import ids_in_time_range
 from loom_logs.models import LogRecord
 from loom_logs.text_search import message_matches
 
@@ -24,6 +26,18 @@ class LogFilter:
     text: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    fields: Sequence[tuple[str, str]] = ()  # (name, value): the structured field equals value
+
+    def is_empty(self) -> bool:
+        return not (
+            self.services
+            or self.min_level_no is not None
+            or self.request_id is not None
+            or self.text
+            or self.since
+            or self.until
+            or self.fields
+        )
 
 
 @dataclass(frozen=True)
@@ -32,7 +46,8 @@ class Page:
     next_position: Position | None  # None on the last page
 
 
-def _conditions(session: Session, wanted: LogFilter) -> list[ColumnElement[bool]]:
+def filter_conditions(session: Session, wanted: LogFilter) -> list[ColumnElement[bool]]:
+    """WHERE clauses for ``wanted`` on the session's database."""
     conditions: list[ColumnElement[bool]] = []
     if wanted.services:
         conditions.append(LogRecord.service.in_(list(wanted.services)))
@@ -44,10 +59,15 @@ def _conditions(session: Session, wanted: LogFilter) -> list[ColumnElement[bool]
         conditions.append(LogRecord.time >= wanted.since)
     if wanted.until is not None:
         conditions.append(LogRecord.time < wanted.until)
+    dialect = session.get_bind().dialect.name
     if wanted.text:
-        matches = message_matches(wanted.text, session.get_bind().dialect.name)
+        bounds = None
+        if dialect == "sqlite":
+            bounds = ids_in_time_range(session, wanted.since, wanted.until)
+        matches = message_matches(wanted.text, dialect, bounds)
         if matches is not None:
             conditions.append(matches)
+    conditions.extend(field_equals(name, value, dialect) for name, value in wanted.fields)
     return conditions
 
 
@@ -55,7 +75,7 @@ def search_records(
     session: Session, wanted: LogFilter, *, limit: int, after: Position | None = None
 ) -> Page:
     """Up to ``limit`` records matching ``wanted``, newest first (ties by id), after ``after``."""
-    conditions = _conditions(session, wanted)
+    conditions = filter_conditions(session, wanted)
     if after is not None:
         conditions.append(
             or_(

@@ -44,8 +44,14 @@ def has_searchable_text(term: str) -> bool:
     return any(character.isalnum() for character in term)
 
 
-def message_matches(query: str, dialect: str) -> ColumnElement[bool] | None:
-    """A WHERE clause for ``q`` on the given dialect, or None when ``q`` holds no terms."""
+def message_matches(
+    query: str, dialect: str, id_bounds: tuple[int, int] | None = None
+) -> ColumnElement[bool] | None:
+    """A WHERE clause for ``q`` on the given dialect, or None when ``q`` holds no terms.
+
+    ``id_bounds``: on SQLite, the lowest and highest id the rows sought can have (see
+    :mod:`loom_logs.id_bounds`), so that the full-text index looks only there.
+    """
     terms = parse_terms(query)
     if not terms:
         return None
@@ -59,6 +65,8 @@ def message_matches(query: str, dialect: str) -> ColumnElement[bool] | None:
             fts = table(FTS_TABLE, column("rowid"))
             match = text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(indexed))
             matching = select(fts.c.rowid).where(match)
+            if id_bounds is not None:
+                matching = matching.where(fts.c.rowid.between(*id_bounds))
             clauses.append(LogRecord.id.in_(matching))
         return and_(*clauses)
     return and_(*(LogRecord.message.icontains(term, autoescape=True) for term, _ in terms))

@@ -1,0 +1,178 @@
+"""The GELF listener: ``python -m loom_logs.gelf_server`` (UDP and TCP, port 12201 by default).
+
+UDP datagrams may be chunked and gzip, zlib or plain; TCP carries plain messages ended by a
+NUL byte. Each message is checked (:mod:`loom_logs.gelf`, :mod:`loom_logs.intake`) and
+published to the ``logs`` queue in batches, like every other way in. Anything unusable
+(garbage, broken or late chunks, decompression bombs, oversized frames) is counted in
+``loom_logs_ingest_refused_total`` and dropped; the listener keeps going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from typing import Any
+
+import orjson
+from loguru import logger
+
+from loom_common.runtime import init_process, publish_log_batch
+from loom_logs.batch_publisher import BatchPublisher, Publish
+from loom_logs.config import LogsConfig, logs_config
+from loom_logs.encodings import BadCompression, PayloadTooLarge, decompress
+from loom_logs.gelf import gelf_to_record
+from loom_logs.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
+from loom_logs.intake import check_records
+from loom_logs.metrics import INGEST_REFUSED
+from loom_logs.records import RecordRejected
+
+EXPIRY_CHECK_INTERVAL = 1.0
+
+
+class GelfIntake:
+    """Turns one whole GELF payload into a queued record, or counts why it could not."""
+
+    def __init__(self, config: LogsConfig, publisher: BatchPublisher) -> None:
+        self.config = config
+        self.publisher = publisher
+
+    def take(self, payload: bytes, source: str) -> None:
+        try:
+            message = orjson.loads(decompress(payload, self.config.max_body_bytes))
+        except PayloadTooLarge:
+            INGEST_REFUSED.labels(source=source, reason="decompressed_too_large").inc()
+            return
+        except BadCompression:
+            INGEST_REFUSED.labels(source=source, reason="bad_compression").inc()
+            return
+        except orjson.JSONDecodeError:
+            INGEST_REFUSED.labels(source=source, reason="malformed_json").inc()
+            return
+        try:
+            candidate: dict[str, Any] | RecordRejected = gelf_to_record(message)
+        except RecordRejected as rejection:
+            candidate = rejection
+        intake = check_records([candidate], max_record_bytes=self.config.max_record_bytes)
+        for record in intake.accepted:
+            self.publisher.offer(record, source)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    def __init__(self, intake: GelfIntake, assembler: ChunkAssembler) -> None:
+        self.intake = intake
+        self.assembler = assembler
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if not data.startswith(CHUNK_MAGIC):
+            self.intake.take(data, "gelf_udp")
+            return
+        try:
+            whole = self.assembler.add(data, time.monotonic())
+        except ChunkRefused as refusal:
+            INGEST_REFUSED.labels(source="gelf_udp", reason=refusal.reason).inc()
+            return
+        if whole is not None:
+            self.intake.take(whole, "gelf_udp")
+
+
+async def _serve_tcp_client(
+    intake: GelfIntake, max_frame: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    buffer = b""
+    try:
+        while chunk := await reader.read(65536):
+            buffer += chunk
+            *frames, buffer = buffer.split(b"\0")
+            for frame in frames:
+                if frame.strip():
+                    intake.take(frame, "gelf_tcp")
+            if len(buffer) > max_frame:
+                INGEST_REFUSED.labels(source="gelf_tcp", reason="frame_too_large").inc()
+                return  # no end in sight: hang up rather than buffer without bound
+        if buffer.strip():
+            intake.take(buffer, "gelf_tcp")  # the last frame of a client that just closed
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
+class GelfServer:
+    """The UDP and TCP listeners on one event loop, in a thread of their own."""
+
+    def __init__(self, config: LogsConfig, publish: Publish = publish_log_batch) -> None:
+        self.config = config
+        self.publisher = BatchPublisher(
+            publish,
+            source="gelf",
+            capacity=config.gelf_buffer,
+            batch_size=config.gelf_publish_batch,
+        )
+        self.intake = GelfIntake(config, self.publisher)
+        self.assembler = ChunkAssembler(
+            timeout=config.gelf_chunk_timeout,
+            max_pending=config.gelf_max_pending_messages,
+            max_message_bytes=config.max_body_bytes,
+        )
+        self.udp_port = 0
+        self.tcp_port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="gelf", daemon=True)
+        self._closers: list[Any] = []
+
+    def start(self) -> None:
+        """Bind both listeners (raises if the port is taken) and start serving."""
+        self.publisher.start()
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._bind(), self._loop).result(timeout=10)
+        logger.info("GELF listening on udp:{} and tcp:{}", self.udp_port, self.tcp_port)
+
+    async def _bind(self) -> None:
+        host, port = self.config.gelf_host, self.config.gelf_port
+        transport, _ = await self._loop.create_datagram_endpoint(
+            lambda: _UdpProtocol(self.intake, self.assembler), local_addr=(host, port)
+        )
+        self._closers.append(transport)
+        self.udp_port = transport.get_extra_info("sockname")[1]
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await _serve_tcp_client(self.intake, self.config.max_body_bytes, reader, writer)
+
+        server = await asyncio.start_server(serve, host, port or self.udp_port)
+        self._closers.append(server)
+        self.tcp_port = server.sockets[0].getsockname()[1]
+        self._loop.call_later(EXPIRY_CHECK_INTERVAL, self._expire_chunks)
+
+    def _expire_chunks(self) -> None:
+        expired = self.assembler.expire(time.monotonic())
+        if expired:
+            INGEST_REFUSED.labels(source="gelf_udp", reason="chunks_incomplete").inc(expired)
+        self._loop.call_later(EXPIRY_CHECK_INTERVAL, self._expire_chunks)
+
+    def stop(self) -> None:
+        async def close() -> None:
+            for closer in self._closers:
+                closer.close()
+
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        self.publisher.stop()
+
+
+def main() -> None:
+    init_process("logs")
+    server = GelfServer(logs_config())
+    stopped = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopped.set())
+    server.start()
+    stopped.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,131 @@
+"""Log ingest over HTTP: Loom's JSON (``/api/ingest``), GELF (``/gelf``) and Loki push.
+
+Each checks its records one by one (:mod:`loom_logs.intake`) and publishes the good ones to
+the ``logs`` queue, answering once RabbitMQ has them. Whole requests refused (auth, size,
+encoding, malformed bodies) are counted in ``loom_logs_ingest_refused_total`` by source and
+reason; single records refused, in ``loom_logs_records_rejected_total``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from spectree import Response as SpecResponse
+
+from loom_common.api_errors import ApiError, error_response
+from loom_common.auth import public
+from loom_common.runtime import publish_log_batch
+from loom_logs.config import LogsConfig
+from loom_logs.extensions import spec
+from loom_logs.gelf import gelf_to_record
+from loom_logs.ingest_auth import require_ingest_token
+from loom_logs.ingest_bodies import IngestRefused, ingest_candidates, parse_json, read_body
+from loom_logs.intake import Candidate, Intake, check_records, publish_in_batches
+from loom_logs.loki import loki_candidates
+from loom_logs.metrics import INGEST_REFUSED
+from loom_logs.records import RecordRejected
+from loom_logs.schemas import IngestReport
+
+ingest = Blueprint("ingest", __name__)
+
+_SOURCES = {
+    "ingest.ingest_records": "api",
+    "ingest.ingest_gelf": "gelf_http",
+    "ingest.loki_push": "loki",
+}
+
+
+def _config() -> LogsConfig:
+    config: LogsConfig = current_app.extensions["loom_logs_config"]
+    return config
+
+
+def _take_in(candidates: list[Any], source: str) -> Intake:
+    config = _config()
+    intake = check_records(candidates, max_record_bytes=config.max_record_bytes)
+    publish_in_batches(intake.accepted, publish_log_batch, source=source)
+    g.ingest_counted = bool(intake.rejected)
+    return intake
+
+
+@ingest.before_request
+def _authenticate_sender() -> None:
+    require_ingest_token(_config())
+
+
+@ingest.errorhandler(IngestRefused)
+def _answer_refusal(error: IngestRefused) -> Response:
+    g.ingest_reason = error.reason
+    return error_response(error.status, error.message, code=error.code, headers=error.headers)
+
+
+@ingest.after_request
+def _count_refusals(response: Response) -> Response:
+    if response.status_code >= 400 and not g.get("ingest_counted"):
+        source = _SOURCES.get(request.endpoint or "", "unknown")
+        reason = g.get("ingest_reason") or _reason_from_status(response)
+        INGEST_REFUSED.labels(source=source, reason=reason).inc()
+    return response
+
+
+# Refusals made before our views run (the shared JSON check and werkzeug's size limit).
+_SHARED_REFUSALS = {"too_large": "body_too_large", "bad_request": "malformed_json"}
+
+
+def _reason_from_status(response: Response) -> str:
+    body = response.get_json(silent=True) if response.is_json else None
+    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
+    code = str(code or response.status_code)
+    return _SHARED_REFUSALS.get(code, code)
+
+
+@ingest.post("/api/ingest")
+@public  # checks its own tokens, ingest tokens included
+@spec.validate(resp=SpecResponse(HTTP_202=IngestReport), tags=["ingest"])
+def ingest_records() -> tuple[IngestReport, int]:
+    """Take in log records: a JSON array, one object, or JSON lines (gzip/zlib bodies welcome).
+
+    Bad records are refused one by one and listed; the good ones are queued for storage.
+    Auth: the operator token or an ingest token (bearer, basic-auth password, or ``?token=``).
+    """
+    candidates = ingest_candidates(read_body(_config()), _config())
+    intake = _take_in(candidates, "api")
+    return IngestReport.model_validate(intake.report()), 202
+
+
+@ingest.post("/gelf")
+@spec.validate(resp=SpecResponse(HTTP_202=IngestReport), tags=["ingest"])
+def ingest_gelf() -> tuple[IngestReport, int]:
+    """One GELF 1.0/1.1 message (plain, gzip or zlib, whatever Content-Encoding says)."""
+    message = parse_json(read_body(_config()))
+    messages = message if isinstance(message, list) else [message]
+    candidates = [_gelf_candidate(item) for item in messages]
+    intake = _take_in(candidates, "gelf_http")
+    if not intake.accepted and intake.rejections:
+        first = intake.rejections[0]
+        raise ApiError(422, f"GELF message refused: {first.message}", code=first.reason)
+    return IngestReport.model_validate(intake.report()), 202
+
+
+def _gelf_candidate(item: Any) -> Candidate:
+    try:
+        return gelf_to_record(item)
+    except RecordRejected as rejection:
+        return rejection
+
+
+@ingest.post("/loki/api/v1/push")
+@spec.validate(resp=SpecResponse("HTTP_204"), tags=["ingest"])
+def loki_push() -> Response:
+    """Loki's push API, JSON form; answers 204 like Loki. Protobuf bodies are refused (415)."""
+    if not request.is_json:
+        raise IngestRefused(
+            415, "unsupported_media_type", "only Content-Type: application/json is accepted"
+        )
+    payload = parse_json(read_body(_config()))
+    intake = _take_in(list(loki_candidates(payload)), "loki")
+    if not intake.accepted and intake.rejections:
+        first = intake.rejections[0]
+        raise ApiError(400, f"no line accepted: {first.message}", code=first.reason)
+    return Response(status=204)

@@ -1,0 +1,269 @@
+"""GELF in every form graypy sends, unmodified: HTTP (zlib labelled gzip,deflate), UDP (chunked
+or not) and TCP; found by search afterwards. Garbage is counted and dropped, and the listener
+keeps answering."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import logging
+import os
+import secrets
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import graypy
+import orjson
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from loom_common.manifest import REPO_ROOT, load_manifest
+from loom_common.settings import Settings
+from loom_common.testing import free_port, wait_until
+from loom_logs.config import load_logs_config
+from loom_logs.gelf_server import GelfServer
+
+Counter = Callable[..., float]
+SERVICE_TOML = REPO_ROOT / "services" / "logs" / "service.toml"
+Found = Callable[..., list[dict[str, Any]]]
+
+
+def _gelf(**overrides: Any) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "version": "1.1",
+        "host": "gelf-host",
+        "short_message": "hello gelf",
+        "timestamp": 1_893_456_000.5,  # 2030-01-01T00:00:00.5Z
+        "level": 4,
+    }
+    message.update(overrides)
+    return message
+
+
+def _refused(counter: Counter, source: str, reason: str) -> float:
+    return counter("loom_logs_ingest_refused_total", source=source, reason=reason)
+
+
+def _stdlib_logger(handler: logging.Handler) -> logging.Logger:
+    named = logging.getLogger(f"gelf-test-{secrets.token_hex(4)}")
+    named.propagate = False
+    named.setLevel(logging.DEBUG)
+    named.addHandler(handler)
+    return named
+
+
+@pytest.fixture
+def gelf_server(app: Flask) -> Iterator[GelfServer]:
+    server = GelfServer(
+        load_logs_config(gelf_host="127.0.0.1", gelf_port=0, gelf_chunk_timeout=0.5)
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_graypy_http_handler_lines_are_found_with_their_fields(
+    consumer: ModuleType, http_port: int, found: Found
+) -> None:
+    marker = secrets.token_hex(6)
+    handler = graypy.GELFHTTPHandler(
+        "127.0.0.1", http_port, path="/gelf?token=ingest-token-1", compress=True
+    )
+    log = _stdlib_logger(handler)
+    log.warning("gelf-http %s careful", marker, extra={"service": "shop", "order": {"id": 7}})
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("gelf-http %s failed", marker)
+
+    items = found(2, q=f"gelf-http {marker}")
+    by_level = {item["level"]: item for item in items}
+    careful, failed = by_level["WARNING"], by_level["ERROR"]
+    assert careful["message"] == f"gelf-http {marker} careful"
+    assert careful["service"] == "shop"
+    assert careful["host"] == socket.gethostname()
+    assert careful["fields"]["order.id"] == 7  # nested extra, flattened
+    assert careful["logger"] == log.name  # graypy's facility
+    assert (
+        careful["line"]
+        and careful["function"] == "test_graypy_http_handler_lines_are_found_with_their_fields"
+    )
+    assert careful["process"] == os.getpid()
+    assert "ValueError: boom" in failed["exception"]
+
+
+@pytest.mark.parametrize("encode", [lambda b: b, gzip.compress, zlib.compress])
+def test_post_gelf_reads_plain_gzip_and_zlib_whatever_the_label(
+    client: FlaskClient, drain_queue: Callable[[str], list[dict[str, Any]]], encode: Any
+) -> None:
+    marker = secrets.token_hex(6)
+    body = encode(orjson.dumps(_gelf(short_message=marker, _request_id="r-1", facility="app")))
+    response = client.post(
+        "/gelf",
+        data=body,
+        headers={"Authorization": "Bearer ingest-token-1", "Content-Encoding": "gzip,deflate"},
+    )
+    assert response.status_code == 202
+    records = [
+        record
+        for message in drain_queue("logs")
+        for record in message["kwargs"]["records"]
+        if record["message"] == marker
+    ]
+    assert len(records) == 1
+    record = records[0]
+    assert record["time"] == "2030-01-01T00:00:00.500000+00:00"
+    assert (record["level"], record["host"], record["request_id"]) == (
+        "WARNING",
+        "gelf-host",
+        "r-1",
+    )
+    assert record["fields"] == {"facility": "app"}
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ({"host": "h"}, "missing_short_message"),
+        (_gelf(host=None), "missing_host"),
+        (_gelf(version="2.0"), "invalid_version"),
+        (_gelf(level=9), "invalid_level"),
+        (_gelf(timestamp="soon"), "invalid_timestamp"),
+    ],
+)
+def test_post_gelf_refuses_invalid_messages_with_the_reason(
+    client: FlaskClient, counter: Counter, message: dict[str, Any], reason: str
+) -> None:
+    before = counter("loom_logs_records_rejected_total", reason=reason)
+    response = client.post(
+        "/gelf", json=message, headers={"Authorization": "Bearer ingest-token-1"}
+    )
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == reason
+    assert counter("loom_logs_records_rejected_total", reason=reason) - before == 1
+
+
+def test_post_gelf_needs_a_token(client: FlaskClient, counter: Counter) -> None:
+    before = _refused(counter, "gelf_http", "unauthorized")
+    response = client.post("/gelf", json=_gelf())
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert _refused(counter, "gelf_http", "unauthorized") - before == 1
+
+
+def test_graypy_udp_and_tcp_handlers_chunked_or_not(
+    consumer: ModuleType, gelf_server: GelfServer, found: Found
+) -> None:
+    marker = secrets.token_hex(6)
+    udp = graypy.GELFUDPHandler(
+        "127.0.0.1", gelf_server.udp_port, gelf_chunker=graypy.handler.GELFWarningChunker(200)
+    )
+    tcp = graypy.GELFTCPHandler("127.0.0.1", gelf_server.tcp_port)
+    log = _stdlib_logger(udp)
+    log.info("gelf-udp %s short", marker)
+    long_text = " ".join(secrets.token_hex(8) for _ in range(300))  # many 200-byte chunks
+    log.info("gelf-udp %s long %s", marker, long_text)
+    log.removeHandler(udp)
+    log.addHandler(tcp)
+    log.error("gelf-tcp %s one", marker)
+    log.error("gelf-tcp %s two", marker)
+    tcp.close()
+
+    udp_items = found(2, q=f"gelf-udp {marker}")
+    assert any(item["message"].endswith(long_text) for item in udp_items)
+    tcp_items = found(2, q=f"gelf-tcp {marker}")
+    assert {item["level"] for item in tcp_items} == {"ERROR"}
+
+
+def _chunks(payload: bytes, size: int) -> list[bytes]:
+    message_id = secrets.token_bytes(8)
+    parts = [payload[i : i + size] for i in range(0, len(payload), size)]
+    return [b"\x1e\x0f" + message_id + bytes([n, len(parts)]) + p for n, p in enumerate(parts)]
+
+
+def test_garbage_broken_chunks_and_bombs_are_counted_and_the_listener_keeps_answering(
+    consumer: ModuleType, gelf_server: GelfServer, counter: Counter, found: Found
+) -> None:
+    reasons = [
+        ("gelf_udp", "malformed_json"),
+        ("gelf_udp", "invalid_chunk"),
+        ("gelf_udp", "chunks_incomplete"),
+        ("gelf_udp", "decompressed_too_large"),
+        ("gelf_udp", "bad_compression"),
+        ("gelf_tcp", "malformed_json"),
+        ("gelf_tcp", "frame_too_large"),
+    ]
+    before = {key: _refused(counter, *key) for key in reasons}
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    address = ("127.0.0.1", gelf_server.udp_port)
+    udp.sendto(
+        secrets.token_bytes(300)
+        .replace(b"\x1e", b"x")
+        .replace(b"\x1f", b"x")
+        .replace(b"\x78", b"x"),
+        address,
+    )
+    udp.sendto(b"\x1e\x0f" + b"12345678" + bytes([5, 3]) + b"{}", address)  # seq past count
+    udp.sendto(_chunks(orjson.dumps(_gelf()), 20)[0], address)  # the rest never comes
+    udp.sendto(zlib.compress(b" " * (50 * 1024 * 1024), 9), address)  # a bomb, 50 KB to 50 MB
+    udp.sendto(b"\x1f\x8b" + b"broken gzip", address)
+    with socket.create_connection(("127.0.0.1", gelf_server.tcp_port)) as tcp:
+        tcp.sendall(b"not json at all\0")
+    tcp_address = ("127.0.0.1", gelf_server.tcp_port)
+    # No NUL in sight: the listener hangs up rather than buffer without bound.
+    with socket.create_connection(tcp_address) as tcp, contextlib.suppress(ConnectionError):
+        tcp.sendall(b"x" * (6 * 1024 * 1024))
+
+    def all_counted() -> bool:
+        return all(_refused(counter, *key) - before[key] >= 1 for key in reasons)
+
+    wait_until(all_counted, timeout=10, message="every refusal to be counted")
+
+    marker = secrets.token_hex(6)
+    for chunk in reversed(_chunks(zlib.compress(orjson.dumps(_gelf(short_message=marker))), 30)):
+        udp.sendto(chunk, address)  # out of order, compressed, chunked
+    with socket.create_connection(("127.0.0.1", gelf_server.tcp_port)) as tcp:
+        tcp.sendall(orjson.dumps(_gelf(short_message=marker + " tcp")) + b"\0")
+    udp.close()
+    assert len(found(2, q=marker)) == 2
+
+
+def test_the_gelf_process_of_service_toml_listens_and_publishes(
+    consumer: ModuleType, settings: Settings, tmp_path: Path, found: Found
+) -> None:
+    gelf = next(p for p in load_manifest(SERVICE_TOML).processes if p.kind == "gelf")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "LOOM_SERVICE": "logs",
+        "LOOM_ENV": "test",
+        "LOOM_BROKER_URL": settings.broker_url,
+        "LOOM_VAR_DIR": str(settings.var_dir),
+        "LOOM_LOGS_GELF_HOST": "127.0.0.1",
+        "LOOM_LOGS_GELF_PORT": str(port),
+    }
+    with (tmp_path / "gelf.log").open("wb") as log:
+        process = subprocess.Popen(
+            shlex.split(gelf.command), env=env, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(
+            lambda: socket.create_connection(("127.0.0.1", port)).close() is None, timeout=30
+        )
+        marker = secrets.token_hex(6)
+        log_to = _stdlib_logger(graypy.GELFUDPHandler("127.0.0.1", port))
+        log_to.info("gelf-process %s arrived", marker)
+        assert found(1, q=f"gelf-process {marker}")[0]["level"] == "INFO"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
