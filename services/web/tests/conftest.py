@@ -3,12 +3,14 @@ session's test vhost, people to act as, and the jobs queue of that vhost."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from web_helpers import Drain, JobsQueue, Person, register
+from web_helpers import REDIS_URL, Drain, JobsQueue, Person, register
 
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
@@ -37,3 +39,15 @@ def make_person(app: Flask) -> Callable[..., Person]:
 @pytest.fixture
 def jobs(drain_queue: Drain) -> JobsQueue:
     return JobsQueue(drain_queue)
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of this test's own in the machine's Redis (its keys deleted after)."""
+    prefix = f"loom-web-test-{secrets.token_hex(4)}:"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    keys = list(connection.scan_iter(f"{prefix}*"))
+    if keys:
+        connection.delete(*keys)
+    connection.close()

@@ -3,20 +3,16 @@ every write, with the in-process cache and with the real Redis."""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 import redis
 from flask import Flask
 from prometheus_client import REGISTRY
-from web_helpers import Person, post_form, register
+from web_helpers import REDIS_URL, Person, post_form, redis_app, register
 
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_web.app import create_app
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def _lookups(what: str, result: str) -> float:
@@ -83,28 +79,10 @@ def test_the_in_process_cache_reads_through_and_is_invalidated_by_writes(app: Fl
     _check_read_through_and_invalidation(app)
 
 
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    prefix = f"loom-web-test-{secrets.token_hex(4)}:"
-    yield prefix
-    connection = redis.Redis.from_url(REDIS_URL)
-    keys = list(connection.scan_iter(f"{prefix}*"))
-    if keys:
-        connection.delete(*keys)
-    connection.close()
-
-
-def _redis_app(make_settings: Callable[..., Settings], prefix: str) -> Flask:
-    return create_app(
-        make_settings("web", cache_url=REDIS_URL),
-        test_config={"CACHE_KEY_PREFIX": prefix, "RATELIMIT_KEY_PREFIX": prefix + "limits"},
-    )
-
-
 def test_the_redis_cache_reads_through_and_is_invalidated_by_writes(
     make_settings: Callable[..., Settings], redis_prefix: str
 ) -> None:
-    app = _redis_app(make_settings, redis_prefix)
+    app = redis_app(make_settings, redis_prefix)
     try:
         assert app.config["CACHE_TYPE"] == "RedisCache"
         _check_read_through_and_invalidation(app)
@@ -119,7 +97,7 @@ def test_a_write_in_one_process_is_seen_by_another_through_redis(
     make_settings: Callable[..., Settings], redis_prefix: str
 ) -> None:
     """Two app instances on one database and one Redis, like two gunicorn workers."""
-    first, second = _redis_app(make_settings, redis_prefix), _redis_app(make_settings, redis_prefix)
+    first, second = redis_app(make_settings, redis_prefix), redis_app(make_settings, redis_prefix)
     try:
         ada = register(first, "Ada")
         project_id = (

@@ -12,10 +12,13 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from loom_common.settings import Settings
 from loom_common.testing import wait_until
+from loom_web.app import create_app
 
 Drain = Callable[[str], list[dict[str, Any]]]
 PASSWORD = "correct horse battery"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def csrf_token(page: str) -> str:
@@ -87,3 +90,12 @@ class JobsQueue:
             return self.matching(actor, **expected)
 
         return wait_until(arrived, message=f"a {actor} job with {expected}")[0]
+
+
+def redis_app(make_settings: Callable[..., Settings], prefix: str) -> Flask:
+    """An app caching in the machine's Redis under ``prefix``: two of them on one database
+    behave like two gunicorn workers."""
+    return create_app(
+        make_settings("web", cache_url=REDIS_URL),
+        test_config={"CACHE_KEY_PREFIX": prefix, "RATELIMIT_KEY_PREFIX": prefix + "limits"},
+    )

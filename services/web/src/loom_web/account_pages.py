@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from loom_common.flask_app import current_database
@@ -18,7 +18,7 @@ from loom_web.forms import (
     ResetPasswordForm,
     TokenForm,
 )
-from loom_web.login_sessions import end_sessions, start_session
+from loom_web.login_sessions import end_session, end_sessions, start_session
 from loom_web.models import LoginSession
 from loom_web.password_resets import request_reset, reset_password, usable_reset
 from loom_web.rate_limits import login_limited
@@ -78,7 +78,7 @@ def _safe_next(target: str | None) -> str:
 def logout() -> Response:
     if ActionForm().validate_on_submit():
         with current_database().session() as session:
-            session.execute(delete(LoginSession).where(LoginSession.id == current_user.session_id))
+            end_session(session, current_user.session_id)
         logout_user()
         flash("You are logged out.")
     return redirect(url_for("pages.home"))

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
+from loom_web.credential_cache import remembered, revoke_after_commit
 from loom_web.models import ApiToken, User
 from loom_web.secret_tokens import new_token, token_hash
 
 TOKEN_PREFIX = "loom_"
+TOKEN_CREDENTIAL = "api_token"
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
@@ -51,29 +53,38 @@ def list_tokens(session: Session, user_id: int) -> list[ApiToken]:
 
 
 def revoke_token(session: Session, user_id: int, token_id: int) -> bool:
-    result = session.execute(
+    """Revoke one of ``user_id``'s tokens (refused everywhere once ``session`` commits)."""
+    revoked = session.scalars(
         update(ApiToken)
         .where(ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+        .returning(ApiToken.token_hash)
+    ).all()
+    revoke_after_commit(session, TOKEN_CREDENTIAL, revoked)
+    return bool(revoked)
+
+
+def _find(hashed: str) -> tuple[TokenUser, None] | None:
+    with current_database().session() as session:
+        row = session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == hashed, ApiToken.revoked_at.is_(None))
+        ).first()
+        if row is None:
+            return None
+        api_token, user = row
+        now = utcnow()
+        # Written when the token is looked up, not on every request it serves (it is then
+        # remembered for credential_cache.ENTRY_SECONDS): a minute or two of precision.
+        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_PRECISION:
+            api_token.last_used_at = now
+        return TokenUser(user.id, user.email, user.name), None
 
 
 def verify_token(token: str) -> TokenUser | None:
     """The token verifier given to loom_common.auth."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    with current_database().session() as session:
-        row = session.execute(
-            select(ApiToken, User)
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None))
-        ).first()
-        if row is None:
-            return None
-        api_token, user = row
-        now = utcnow()
-        # A write per request would cost more than the request: a minute's precision will do.
-        if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_PRECISION:
-            api_token.last_used_at = now
-        return TokenUser(user.id, user.email, user.name)
+    hashed = token_hash(token)
+    return remembered(TOKEN_CREDENTIAL, hashed, lambda: _find(hashed))

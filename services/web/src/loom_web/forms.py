@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -73,3 +75,12 @@ class TaskForm(FlaskForm):
     )
     assignee_id = SelectField("Assignee", coerce=int, default=0)
     due_date = DateTimeLocalField("Due (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+
+def task_form(members: list[dict[str, Any]], **kwargs: Any) -> TaskForm:
+    """The task form with the project's members as the assignee choices."""
+    form = TaskForm(**kwargs)
+    form.assignee_id.choices = [SelectChoice(0, "nobody")] + [
+        SelectChoice(m["id"], m["name"]) for m in members
+    ]
+    return form

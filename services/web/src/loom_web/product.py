@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from loom_common.api_errors import ApiError
 from loom_common.broker import send
 from loom_common.contracts import JOB_TASK_ASSIGNED_EMAIL, JOBS_QUEUE
 from loom_common.cursors import decode_cursor, encode_cursor
@@ -59,7 +60,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _mark_dirty(session: Session, project_id: int) -> None:
+def mark_project_changed(session: Session, project_id: int) -> None:
+    """Move the project's cached reads to a new version once ``session`` commits."""
     session.info.setdefault(_DIRTY, set()).add(project_id)
 
 
@@ -141,7 +143,7 @@ def create_project(session: Session, owner_id: int, name: str, description: str)
     session.add(project)
     session.flush()
     session.add(Membership(project_id=project.id, user_id=owner_id, role="owner"))
-    _mark_dirty(session, project.id)
+    mark_project_changed(session, project.id)
     return project
 
 
@@ -156,7 +158,7 @@ def invite_member(
     if user.id in member_ids(snapshot):
         raise ProductError(409, f"{user.email} is already a member of this project")
     session.add(Membership(project_id=snapshot["id"], user_id=user.id, role=role))
-    _mark_dirty(session, snapshot["id"])
+    mark_project_changed(session, snapshot["id"])
     return user
 
 
@@ -178,38 +180,50 @@ def task_dict(task: Task) -> dict[str, Any]:
     }
 
 
-def task_page(
+def _after_id(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    position = decode_cursor(cursor, 1)[0]
+    if not isinstance(position, int) or isinstance(position, bool):
+        raise ApiError(400, "invalid cursor: pass back the next_cursor of a previous page")
+    return position
+
+
+def task_page_variant(filters: TaskFilters, limit: int, cursor: str | None) -> str:
+    """What names one page of a task list inside a project version (a 400 for a bad cursor)."""
+    return f"{filters.key()}:{limit}:{_after_id(cursor)}"
+
+
+def query_task_page(
     project_id: int, filters: TaskFilters, limit: int, cursor: str | None
 ) -> dict[str, Any]:
-    """``{"items": [...], "next_cursor": ...}`` in id order (cached per filter and page)."""
-    after_id = int(decode_cursor(cursor, 1)[0]) if cursor else 0
+    """``{"items": [...], "next_cursor": ...}`` in id order, from the database.
 
-    def build() -> dict[str, Any]:
-        statement = (
-            select(Task)
-            .where(Task.project_id == project_id, Task.id > after_id)
-            .order_by(Task.id)
-            .limit(limit + 1)
-        )
-        if filters.status:
-            statement = statement.where(Task.status == filters.status)
-        if filters.assignee_id is not None:
-            statement = statement.where(Task.assignee_id == filters.assignee_id)
-        if filters.due_before:
-            statement = statement.where(Task.due_date < filters.due_before)
-        if filters.due_after:
-            statement = statement.where(Task.due_date > filters.due_after)
-        with current_database().session() as session:
-            tasks = list(session.scalars(statement).unique())
+    Callers cache what they make of it (the page's HTML, the API's JSON) with
+    :func:`loom_web.read_cache.read_through` under :func:`task_page_variant`.
+    """
+    statement = (
+        select(Task)
+        .where(Task.project_id == project_id, Task.id > _after_id(cursor))
+        .order_by(Task.id)
+        .limit(limit + 1)
+    )
+    if filters.status:
+        statement = statement.where(Task.status == filters.status)
+    if filters.assignee_id is not None:
+        statement = statement.where(Task.assignee_id == filters.assignee_id)
+    if filters.due_before:
+        statement = statement.where(Task.due_date < filters.due_before)
+    if filters.due_after:
+        statement = statement.where(Task.due_date > filters.due_after)
+    with current_database().session() as session:
+        tasks = list(session.scalars(statement).unique())
         page = tasks[:limit]
         more = len(tasks) > limit
         return {
             "items": [task_dict(task) for task in page],
             "next_cursor": encode_cursor(page[-1].id) if more else None,
         }
-
-    variant = f"{filters.key()}:{limit}:{after_id}"
-    return read_through("tasks", project_id, variant, build)
 
 
 def task_in(session: Session, task_id: int, user_id: int | None) -> tuple[Task, dict[str, Any]]:
@@ -265,7 +279,7 @@ def create_task(
     by = session.get(User, by_user_id)
     if by is not None:
         _tell_assignee(session, task, snapshot, by, task_url(task))
-    _mark_dirty(session, task.project_id)
+    mark_project_changed(session, task.project_id)
     return task
 
 
@@ -291,10 +305,10 @@ def update_task(
     by = session.get(User, by_user_id)
     if by is not None and task.assignee_id != previous_assignee:
         _tell_assignee(session, task, snapshot, by, task_url(task))
-    _mark_dirty(session, task.project_id)
+    mark_project_changed(session, task.project_id)
     return task
 
 
 def delete_task(session: Session, task: Task) -> None:
     session.delete(task)
-    _mark_dirty(session, task.project_id)
+    mark_project_changed(session, task.project_id)

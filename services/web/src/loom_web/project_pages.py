@@ -7,16 +7,18 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.wrappers import Response
-from wtforms.fields import SelectChoice
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
 from loom_web import product
 from loom_web.exports import ExportUnavailable, job_status, open_export_file, recent_exports
 from loom_web.exports import request_export as queue_export
-from loom_web.forms import ActionForm, InviteForm, ProjectForm, TaskForm
+from loom_web.forms import ActionForm, InviteForm, ProjectForm, TaskForm, task_form
 from loom_web.models import Export
+from loom_web.project_page_body import project_body
 from loom_web.task_links import task_url
 
 project_pages = Blueprint("project_pages", __name__)
@@ -36,11 +38,7 @@ def _snapshot(project_id: int) -> dict[str, Any]:
 
 
 def _task_form(snapshot: dict[str, Any], **kwargs: Any) -> TaskForm:
-    form = TaskForm(**kwargs)
-    form.assignee_id.choices = [SelectChoice(0, "nobody")] + [
-        SelectChoice(m["id"], m["name"]) for m in snapshot["members"]
-    ]
-    return form
+    return task_form(snapshot["members"], **kwargs)
 
 
 def _task_fields(form: TaskForm) -> dict[str, Any]:
@@ -96,30 +94,22 @@ def project(project_id: int) -> Page:
     snapshot = _snapshot(project_id)
     filters = _filters()
     cursor = request.args.get("cursor") or None
+    owner = product.is_owner(snapshot, current_user.id)
     try:
-        tasks = product.task_page(project_id, filters, PAGE_SIZE, cursor)
+        body = project_body(snapshot, filters, cursor, owner, PAGE_SIZE)
     except ApiError as error:  # a cursor that is not ours
         abort(400, description=error.message)
-    next_url = None
-    if tasks["next_cursor"]:
-        args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "cursor"}
-        args.update(project_id=project_id, cursor=tasks["next_cursor"])
-        next_url = url_for("project_pages.project", **args)
-    owner = product.is_owner(snapshot, current_user.id)
-    exports: list[tuple[Export, dict[str, Any]]] = []
+    csrf_token = generate_csrf()
+    exports_card = Markup()
     if owner:
-        with current_database().session() as session:
-            exports = [(e, job_status(e.job_id)) for e in recent_exports(session, project_id, 3)]
+        exports = [(e, job_status(e["job_id"])) for e in recent_exports(project_id, 3)]
+        exports_card = Markup(
+            render_template(
+                "_project_exports.html", project=snapshot, exports=exports, csrf=csrf_token
+            )
+        )
     return render_template(
-        "project.html",
-        project=snapshot,
-        tasks=tasks,
-        next_url=next_url,
-        filters=filters,
-        owner=owner,
-        exports=exports,
-        task_form=_task_form(snapshot, formdata=None),
-        invite_form=InviteForm(formdata=None),
+        "project.html", project=snapshot, body=body.fill(csrf_token, exports_card)
     )
 
 

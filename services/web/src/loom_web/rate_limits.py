@@ -23,6 +23,14 @@ from loom_web.extensions import limiter
 from loom_web.web_metrics import REFUSED
 
 View = TypeVar("View", bound=Callable[..., Any])
+LIMITED_METHODS = ("POST",)
+
+
+@limiter.request_filter
+def _not_limited() -> bool:
+    """Only log-ins are limited, and only their POSTs: every other request skips the
+    limiter's per-request work (resolving the view's limits) from the start."""
+    return request.method not in LIMITED_METHODS
 
 
 def _per_account() -> str:
@@ -50,10 +58,10 @@ def login_limited(view: View) -> View:
     """Decorate a view that checks a password (outermost, right under the route)."""
     # Shared limits: the log-in page and the API's token log-in count together.
     by_address = limiter.shared_limit(
-        _per_address, scope="login-address", key_func=_address_key, methods=["POST"]
+        _per_address, scope="login-address", key_func=_address_key, methods=list(LIMITED_METHODS)
     )(view)
     by_account = limiter.shared_limit(
-        _per_account, scope="login-account", key_func=_account_key, methods=["POST"]
+        _per_account, scope="login-account", key_func=_account_key, methods=list(LIMITED_METHODS)
     )
     return cast(View, by_account(by_address))
 

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, g
 
 from loom_common.settings import Settings
 from loom_web.extensions import cache
@@ -25,18 +25,31 @@ def _version_key(project_id: int) -> str:
     return f"project:{project_id}:version"
 
 
+def _known_versions() -> dict[int, str]:
+    """The versions this request has already read: a page asks for several entries of one
+    project, and one request sees one version (its own writes move it, below)."""
+    known: dict[int, str] = g.setdefault("loom_project_versions", {})
+    return known
+
+
 def _project_version(project_id: int) -> str:
+    known = _known_versions()
+    if project_id in known:
+        return known[project_id]
     version: str | None = cache.get(_version_key(project_id))
     if version is None:
         version = secrets.token_hex(8)
         # add, not set: two first readers racing agree on the version that stuck.
         if not cache.add(_version_key(project_id), version, timeout=0):
             version = cache.get(_version_key(project_id)) or version
+    known[project_id] = version
     return version
 
 
 def invalidate_project(project_id: int) -> None:
-    cache.set(_version_key(project_id), secrets.token_hex(8), timeout=0)
+    version = secrets.token_hex(8)
+    cache.set(_version_key(project_id), version, timeout=0)
+    _known_versions()[project_id] = version
 
 
 def read_through(what: str, project_id: int, variant: str, build: Callable[[], T]) -> T:
