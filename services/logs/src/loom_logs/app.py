@@ -8,7 +8,7 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_logs import tail_api
+from loom_logs import pages, tail_api
 from loom_logs.api import api
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
@@ -26,5 +26,6 @@ def create_app(settings: Settings | None = None, config: LogsConfig | None = Non
     app.register_blueprint(api)
     app.register_blueprint(ingest)
     tail_api.init_app(app, database, config)
-    flask_app.init_app(app, settings, spec=spec, database=database)
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
+    pages.init_app(app, settings)
     return app

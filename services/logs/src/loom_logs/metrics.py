@@ -30,3 +30,8 @@ RECORDS_EXPIRED = Counter(
     "Log records deleted by retention (service is the record's, or 'none')",
     ["service"],
 )
+PAGE_QUERIES_REFUSED = Counter(
+    "loom_logs_page_queries_refused_total",
+    "Search page and page live-tail requests refused (reason: invalid_filters, invalid_cursor)",
+    ["reason"],
+)

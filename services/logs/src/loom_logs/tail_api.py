@@ -67,6 +67,11 @@ def _events(hub: TailHub, wanted: TailFilter, heartbeat: float) -> Iterator[byte
 @spec.validate(query=LogFilterQuery, tags=["logs"])
 def live_tail(query: LogFilterQuery) -> StreamingResponse:
     """New records as they are stored (``text/event-stream``), filtered like search."""
+    return tail_stream(query)
+
+
+def tail_stream(query: LogFilterQuery) -> StreamingResponse:
+    """The live-tail response for ``query``; the operator pages serve it too, behind sign-in."""
     config: LogsConfig = current_app.extensions["loom_logs_config"]
     hub: TailHub = current_app.extensions[_HUB_KEY]
     # werkzeug's Response, not Flask's: spectree reads a Flask response's whole body to
