@@ -143,7 +143,7 @@ def test_non_api_404_stays_html(client: FlaskClient) -> None:
 def test_healthz_answers(client: FlaskClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok"}
+    assert response.json == {"status": "ok", "release": "0.1.0"}
 
 
 def test_readyz_is_200_when_the_broker_answers(client: FlaskClient) -> None:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import copy
+import importlib
 from collections.abc import Callable, Iterator
+from types import ModuleType
 from typing import Any
 
+import dramatiq
 import pytest
 import sentry_sdk
 from sentry_sdk.transport import Transport
@@ -13,6 +16,7 @@ from sqlalchemy import text
 
 from loom_common.db import Database
 from loom_common.migrations import upgrade
+from loom_common.runtime import init_process
 from loom_common.settings import Settings
 from loom_common.testing import temporary_postgres_database
 
@@ -43,7 +47,20 @@ def database_url(request: pytest.FixtureRequest, settings: Settings) -> Iterator
     yield url
     cleaner = Database(url)
     with cleaner.session() as session:
-        session.execute(text("TRUNCATE issues, events RESTART IDENTITY CASCADE"))
+        session.execute(
+            text(
+                "TRUNCATE issues, events, issue_users, issue_minutes, issue_facets, alerts, rate_buckets,"
+                " project_keys RESTART IDENTITY CASCADE"
+            )
+        )
+        session.execute(text("DELETE FROM projects WHERE id <> 1"))
+        session.execute(
+            text(
+                "UPDATE projects SET alert_recipients = '[]', alert_event_threshold = NULL,"
+                " alert_threshold_minutes = NULL"
+            )
+        )
+        session.execute(text("SELECT setval('projects_id_seq', 1)"))
     cleaner.dispose()
 
 
@@ -127,3 +144,42 @@ class SentryEvents:
 @pytest.fixture
 def sentry_events() -> SentryEvents:
     return SentryEvents()
+
+
+@pytest.fixture
+def errors_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``errors_env(rate_per_second=1, ...)``: set LOOM_ERRORS_* knobs for this test."""
+    from loom_errors.config import errors_config
+
+    def configure(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(f"LOOM_ERRORS_{name.upper()}", str(value))
+        errors_config.cache_clear()
+
+    errors_config.cache_clear()
+    yield configure
+    monkeypatch.undo()
+    errors_config.cache_clear()
+
+
+@pytest.fixture
+def actors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """loom_errors.actors, storing into this test's database.
+
+    The module is imported once per process (its actor stays declared on the process's
+    broker); each test swaps in its own database.
+    """
+    init_process("errors", settings)  # before the import: the module's own call returns these
+    module = importlib.import_module("loom_errors.actors")
+    database = Database(settings.database_url("errors"))
+    monkeypatch.setattr(module, "database", database)
+    yield module
+    database.dispose()
+
+
+@pytest.fixture
+def worker(actors: ModuleType) -> Iterator[dramatiq.Worker]:
+    worker = dramatiq.Worker(actors.ingest_error_event.broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    yield worker
+    worker.stop()

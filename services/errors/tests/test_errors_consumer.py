@@ -2,47 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import dramatiq
 import orjson
 import pika
-import pytest
 from sqlalchemy import select
 
 from loom_common.broker import send
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
-from loom_common.db import Database
-from loom_common.runtime import init_process
-from loom_common.settings import Settings
 from loom_common.testing import wait_until
-from loom_errors.models import Issue
-
-
-@pytest.fixture
-def actors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """loom_errors.actors, storing into this test's database.
-
-    The module is imported once per process (its actor stays declared on the process's
-    broker); each test swaps in its own database.
-    """
-    init_process("errors", settings)  # before the import: the module's own call returns these
-    module = importlib.import_module("loom_errors.actors")
-    database = Database(settings.database_url("errors"))
-    monkeypatch.setattr(module, "database", database)
-    yield module
-    database.dispose()
-
-
-@pytest.fixture
-def worker(actors: ModuleType) -> Iterator[dramatiq.Worker]:
-    worker = dramatiq.Worker(actors.ingest_error_event.broker, worker_threads=1, worker_timeout=100)
-    worker.start()
-    yield worker
-    worker.stop()
+from loom_errors.models import Event, Issue
 
 
 def issue_with_event(actors: ModuleType, event_id: str) -> Issue | None:
@@ -93,3 +64,37 @@ def test_a_malformed_event_is_dead_lettered_at_once_with_the_reason(
         "MalformedEvent: malformed error event: event_id: Field required"
     )
     assert "retries" not in rejected["options"]  # not retried: it could never succeed
+
+
+def test_after_a_poison_message_the_consumer_keeps_going(
+    actors: ModuleType, worker: dramatiq.Worker, broker_url: str, sentry_events: Any
+) -> None:
+    event = sentry_events.message("after the poison")
+
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event="garbage, not an event")
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event)
+
+    assert wait_until(lambda: issue_with_event(actors, event["event_id"]), message="the good one")
+    rejected = wait_until(lambda: dead_letter(broker_url), message="the poison in errors.XQ")
+    assert rejected["kwargs"]["event"] == "garbage, not an event"
+    assert "must be a JSON object, not str" in rejected["options"]["dead_letter_reason"]
+
+
+def test_the_same_event_sent_twice_is_stored_once(
+    actors: ModuleType, worker: dramatiq.Worker, sentry_events: Any
+) -> None:
+    event = sentry_events.message("sent twice")
+    marker = sentry_events.message("sent after the pair")
+
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event)
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event, project_id=1)
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=marker)
+
+    # One worker thread: once the marker is stored, both copies have been processed.
+    assert wait_until(lambda: issue_with_event(actors, marker["event_id"]), message="the marker")
+    with actors.database.session() as session:
+        issue = session.scalar(select(Issue).where(Issue.title == "sent twice"))
+        assert issue is not None
+        assert issue.count == 1
+        stored = session.scalars(select(Event).where(Event.issue_id == issue.id)).all()
+        assert [row.event_id for row in stored] == [event["event_id"]]

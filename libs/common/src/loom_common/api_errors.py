@@ -90,6 +90,8 @@ def _reject_malformed_json() -> Response | None:
     """A body that claims to be JSON must parse: 400 naming the problem, before any view runs."""
     if not is_api_request() or not request.is_json or not request.content_length:
         return None
+    if request.headers.get("Content-Encoding"):
+        return None  # compressed: the view decodes it and names a malformed body itself
     view = current_app.view_functions.get(request.endpoint or "")
     if getattr(view, "_loom_public", False):
         # Public views (ingest endpoints, see auth.public) check their own key before reading

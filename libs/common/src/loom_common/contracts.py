@@ -5,7 +5,7 @@ Services send to these names through :func:`loom_common.broker.send`; none impor
 
 JOBS_QUEUE = "jobs"
 ERRORS_QUEUE = "errors"
-ERRORS_ACTOR = "errors.ingest"  # payload: event=<one Sentry event dict>
+ERRORS_ACTOR = "errors.ingest"  # payload: event=<one Sentry event dict>, project_id=<int, optional: the default project>
 LOGS_QUEUE = "logs"
 LOGS_ACTOR = "logs.ingest"  # payload: records=<list of log record dicts, see log_records.py>
 

@@ -57,7 +57,7 @@ def init_app(
     if database is not None:
         checks["database"] = database.ping
         app.extensions["loom_database"] = database
-    health.init_app(app, Readiness(checks))
+    health.init_app(app, Readiness(checks), release=settings.release)
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -14,11 +14,25 @@ from loguru import logger
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_errors.ingest import ingest_event
+from loom_errors.alerts import DigestClock, alert_on, send_due_digests
+from loom_errors.config import errors_config
+from loom_errors.ingest import Stored, ingest
+from loom_errors.ingest_metrics import EVENTS_DEAD_LETTERED
 from loom_errors.sentry_event import MalformedEvent
 
 settings = init_process("errors")
-database = Database(settings.database_url("errors"))
+database = Database.for_service(settings, "errors")
+digest_clock = DigestClock()
+
+
+def _alert(stored: Stored) -> None:
+    """Alerts never fail the event: it is stored already, and a retry would not re-alert."""
+    try:
+        alert_on(database, settings, errors_config(), stored)
+        if digest_clock.due():
+            send_due_digests(database, settings, errors_config())
+    except Exception:
+        logger.exception("alerting on issue {} failed", stored.issue.id)
 
 
 @dramatiq.actor(
@@ -27,14 +41,21 @@ database = Database(settings.database_url("errors"))
     max_retries=3,
     throws=(MalformedEvent,),  # can never succeed: straight to the dead-letter queue
 )
-def ingest_error_event(event: dict[str, Any]) -> None:
-    """Store one Sentry event (the ``errors.ingest`` contract) and count it on its issue."""
+def ingest_error_event(event: dict[str, Any], project_id: int | None = None) -> None:
+    """Store one Sentry event (the ``errors.ingest`` contract) and count it on its issue.
+
+    ``project_id`` comes with events taken in over HTTP; Loom's own services send none and
+    their events go to the default project.
+    """
     try:
-        issue = ingest_event(database, event)
+        stored = ingest(database, event, project_id)
     except MalformedEvent as error:
+        EVENTS_DEAD_LETTERED.inc()
         event_id = event.get("event_id") if isinstance(event, dict) else None
         logger.bind(event_id=event_id).warning("dead-lettering an error event: {}", error)
         raise
+    _alert(stored)
+    issue = stored.issue
     logger.bind(issue_id=issue.id, event_id=issue.last_event_id).debug(
         "stored error event on issue {} ({} events)", issue.id, issue.count
     )

@@ -11,7 +11,16 @@ from loom_errors.cursors import InvalidCursor
 from loom_errors.extensions import spec
 from loom_errors.models import Issue
 from loom_errors.queries import event_out, find_event, issue_out, list_events, list_issues
-from loom_errors.schemas import EventOut, EventPage, IssueOut, IssuePage, IssueQuery, PageQuery
+from loom_errors.schemas import (
+    EventOut,
+    EventPage,
+    IssueOut,
+    IssuePage,
+    IssueQuery,
+    PageQuery,
+    StatusIn,
+)
+from loom_errors.workflow import set_status
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -35,6 +44,18 @@ def issue(issue_id: int) -> IssueOut:
         found = session.get(Issue, issue_id)
         if found is None:
             raise ApiError(404, f"no issue with id {issue_id}")
+        return issue_out(found)
+
+
+@api.patch("/issues/<int:issue_id>")
+@spec.validate(json=StatusIn, resp=Response(HTTP_200=IssueOut), tags=["issues"])
+def change_status(issue_id: int, json: StatusIn) -> IssueOut:
+    """Resolve, resolve in the next release, ignore or reopen an issue."""
+    with current_database().session() as session:
+        found = session.get(Issue, issue_id)
+        if found is None:
+            raise ApiError(404, f"no issue with id {issue_id}")
+        set_status(found, json.status)
         return issue_out(found)
 
 

@@ -11,14 +11,21 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
+from loom_errors import cli
 from loom_errors.api import api
 from loom_errors.extensions import spec
+from loom_errors.projects_api import projects_api
+from loom_errors.sentry_api import sentry_api
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = init_process("errors", settings)
     app = Flask(__name__)
-    database = Database(settings.database_url("errors"))
+    database = Database.for_service(settings, "errors")
+    app.extensions["loom_settings"] = settings
     app.register_blueprint(api)
+    app.register_blueprint(projects_api)
+    app.register_blueprint(sentry_api)
     flask_app.init_app(app, settings, spec=spec, database=database)
+    cli.init_app(app)
     return app

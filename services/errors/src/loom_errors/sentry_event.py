@@ -63,6 +63,25 @@ class LogEntry(_Lenient):
     formatted: str | None = None
 
 
+class User(_Lenient):
+    id: str | None = None
+    email: str | None = None
+    ip_address: str | None = None
+    username: str | None = None
+
+    def key(self) -> str | None:
+        """Who this is, for counting affected users: id, else email, else username, else IP."""
+        for kind, value in (
+            ("id", self.id),
+            ("email", self.email),
+            ("username", self.username),
+            ("ip", self.ip_address),
+        ):
+            if value:
+                return f"{kind}:{value}"[:200]
+        return None
+
+
 class SentryEvent(_Lenient):
     event_id: str
     timestamp: datetime | None = None
@@ -77,6 +96,7 @@ class SentryEvent(_Lenient):
     environment: str | None = None
     release: str | None = None
     server_name: str | None = None
+    user: User | None = None
 
     @field_validator("event_id", mode="before")
     @classmethod
@@ -88,6 +108,14 @@ class SentryEvent(_Lenient):
             return uuid.UUID(value).hex
         except ValueError:
             raise ValueError(f"not a UUID: {value[:64]!r}") from None
+
+    @field_validator("user", mode="before")
+    @classmethod
+    def _user_object(cls, value: Any) -> Any:
+        # Some SDKs send a bare id; an unusable user is no reason to lose the event.
+        if isinstance(value, str | int):
+            return {"id": str(value)}
+        return value if isinstance(value, dict) else None
 
     @field_validator("timestamp")
     @classmethod

@@ -131,19 +131,29 @@ class GelfServer:
 
     async def _bind(self) -> None:
         host, port = self.config.gelf_host, self.config.gelf_port
-        transport, _ = await self._loop.create_datagram_endpoint(
-            lambda: _UdpProtocol(self.intake, self.assembler), local_addr=(host, port)
-        )
-        self._closers.append(transport)
-        self.udp_port = transport.get_extra_info("sockname")[1]
-
-        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await _serve_tcp_client(self.intake, self.config.max_body_bytes, reader, writer)
-
-        server = await asyncio.start_server(serve, host, port or self.udp_port)
-        self._closers.append(server)
-        self.tcp_port = server.sockets[0].getsockname()[1]
+        # Port 0 (tests) asks for any free port: UDP picks one, TCP takes the same number,
+        # and a number already taken on TCP is given back and another tried.
+        attempts = 20 if port == 0 else 1
+        for attempt in range(attempts):
+            transport, _ = await self._loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self.intake, self.assembler), local_addr=(host, port)
+            )
+            udp_port = transport.get_extra_info("sockname")[1]
+            try:
+                server = await asyncio.start_server(self._serve_tcp, host, udp_port)
+            except OSError:
+                transport.close()
+                if attempt == attempts - 1:
+                    raise
+                continue
+            self._closers.extend([transport, server])
+            self.udp_port = udp_port
+            self.tcp_port = server.sockets[0].getsockname()[1]
+            break
         self._loop.call_later(EXPIRY_CHECK_INTERVAL, self._expire_chunks)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _serve_tcp_client(self.intake, self.config.max_body_bytes, reader, writer)
 
     def _expire_chunks(self) -> None:
         expired = self.assembler.expire(time.monotonic())

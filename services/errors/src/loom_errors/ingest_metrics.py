@@ -1,0 +1,38 @@
+"""Counters of what the errors service took in, refused or dropped (summed over processes)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+INGEST_ITEMS = Counter(
+    "loom_errors_ingest_items_total",
+    "Sentry envelope items accepted over HTTP, by item type",
+    ["type"],
+)
+INGEST_REFUSED = Counter(
+    "loom_errors_ingest_refused_total",
+    "Sentry ingest requests refused over HTTP, by reason",
+    ["reason"],
+)
+EVENTS_TRIMMED = Counter(
+    "loom_errors_events_trimmed_total",
+    "Stored events deleted to keep an issue under its cap (the issue still counts them)",
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "loom_errors_events_dead_lettered_total", "Queued events refused as malformed by the consumer"
+)
+ALERTS = Counter(
+    "loom_errors_alerts_total",
+    "Alert emails by outcome (sent, failed, held for a digest, suppressed by cooldown)",
+    ["kind", "outcome"],
+)
+
+# Item types counted under their own name; anything else is "unknown" (bounded label values).
+KNOWN_ITEM_TYPES = frozenset(
+    {"event", "session", "sessions", "client_report", "transaction", "attachment", "check_in",
+     "profile", "replay_event", "replay_recording", "user_report", "statsd", "span", "log"}
+)  # fmt: skip
+
+
+def item_type_label(item_type: str) -> str:
+    return item_type if item_type in KNOWN_ITEM_TYPES else "unknown"

@@ -1,0 +1,165 @@
+"""Sentry's ingest endpoints: ``POST /api/<project_id>/envelope/`` and ``/store/``.
+
+Authenticated by the DSN key (not the operator token). A request is checked, its events are
+put on the ``errors`` queue (the path Loom's own events take) and the answer is
+``{"id": "<event_id>"}``; the consumer groups and stores. Every refusal is counted in
+``loom_errors_ingest_refused_total`` by reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from flask import Blueprint, request
+from spectree import Response
+from sqlalchemy import select
+
+from loom_common.api_errors import ApiError
+from loom_common.auth import public
+from loom_common.broker import send
+from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
+from loom_common.flask_app import current_database
+from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
+from loom_errors.config import errors_config
+from loom_errors.envelopes import MalformedEnvelope, parse_envelope
+from loom_errors.extensions import spec
+from loom_errors.ingest_metrics import INGEST_ITEMS, INGEST_REFUSED, item_type_label
+from loom_errors.models import Project, ProjectKey
+from loom_errors.rate_limit import take_token
+from loom_errors.schemas import IngestAnswer
+from loom_errors.sentry_auth import sentry_key
+from loom_errors.sentry_event import MalformedEvent, parse_event
+
+sentry_api = Blueprint("sentry_api", __name__, url_prefix="/api")
+
+_NO_SECURITY: dict[str, list[str]] = {}
+
+
+def _refuse(
+    reason: str, status: int, message: str, headers: dict[str, str] | None = None
+) -> ApiError:
+    INGEST_REFUSED.labels(reason=reason).inc()
+    return ApiError(status, message, headers=headers)
+
+
+def _check_key(project_id: int) -> None:
+    """404 unknown project, 401 missing or wrong key, 403 revoked key."""
+    key = sentry_key(request)
+    with current_database().session() as session:
+        if session.get(Project, project_id) is None:
+            raise _refuse("unknown_project", 404, f"no project with id {project_id}")
+        if key is None:
+            raise _refuse("missing_key", 401, "missing DSN key: send ?sentry_key= or X-Sentry-Auth")
+        found = session.scalar(select(ProjectKey).where(ProjectKey.public_key == key))
+        if found is None or found.project_id != project_id:
+            raise _refuse("bad_key", 401, f"this DSN key is not a key of project {project_id}")
+        if found.revoked_at is not None:
+            raise _refuse("revoked_key", 403, "this DSN key was revoked")
+
+
+def _body() -> bytes:
+    """The request body with its Content-Encoding undone, both within their limits."""
+    config = errors_config()
+    if request.content_length is not None and request.content_length > config.max_body_bytes:
+        raise _refuse(
+            "body_too_large", 413, f"the body is over the {config.max_body_bytes} byte limit"
+        )
+    raw = request.stream.read(config.max_body_bytes + 1)
+    if len(raw) > config.max_body_bytes:
+        raise _refuse(
+            "body_too_large", 413, f"the body is over the {config.max_body_bytes} byte limit"
+        )
+    try:
+        return decode_body(
+            raw, request.headers.get("Content-Encoding"), config.max_decompressed_bytes
+        )
+    except BodyTooLarge as error:
+        raise _refuse("decompressed_too_large", 413, str(error)) from None
+    except BadEncoding as error:
+        raise _refuse("bad_encoding", 400, str(error)) from None
+
+
+def _rate_limit(project_id: int) -> None:
+    config = errors_config()
+    with current_database().session() as session:
+        wait = take_token(session, project_id, config.rate_per_second, config.rate_burst)
+    if wait:
+        # sentry-sdk reads X-Sentry-Rate-Limits (and ignores a non-integer Retry-After).
+        raise _refuse(
+            "rate_limited",
+            429,
+            f"project {project_id} is over its event rate limit; retry in {wait} s",
+            headers={
+                "Retry-After": str(wait),
+                "X-Sentry-Rate-Limits": f"{wait}:error:project:{project_id}",
+            },
+        )
+
+
+def _checked_event(raw: Any, event_id: str | None) -> dict[str, Any]:
+    """The event with the winning id, validated enough that the consumer can store it."""
+    if not isinstance(raw, dict):
+        raise _refuse("malformed_event", 400, "an event must be a JSON object")
+    if event_id is not None:
+        raw["event_id"] = event_id  # the envelope header's id wins over the payload's
+    raw.setdefault("event_id", uuid.uuid4().hex)
+    try:
+        event = parse_event(raw)
+    except MalformedEvent as error:
+        raise _refuse("malformed_event", 400, str(error)) from None
+    raw["event_id"] = event.event_id
+    return raw
+
+
+def _json(payload: bytes, what: str) -> Any:
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as error:
+        raise _refuse("malformed_event", 400, f"the {what} is not JSON: {error}") from None
+
+
+def _enqueue(project_id: int, events: list[dict[str, Any]]) -> None:
+    if events:
+        _rate_limit(project_id)
+    for event in events:
+        send(ERRORS_QUEUE, ERRORS_ACTOR, event=event, project_id=project_id)
+        INGEST_ITEMS.labels(type="event").inc()
+
+
+@sentry_api.post("/<int:project_id>/envelope/")
+@spec.validate(resp=Response(HTTP_200=IngestAnswer), tags=["ingest"], security=_NO_SECURITY)
+@public
+def envelope(project_id: int) -> dict[str, Any]:
+    """Sentry envelope ingest (what sentry-sdk 2.x sends), authenticated by the DSN key."""
+    _check_key(project_id)
+    try:
+        parsed = parse_envelope(_body())
+    except MalformedEnvelope as error:
+        raise _refuse("malformed_envelope", 400, f"malformed envelope: {error}") from None
+    header_id = parsed.headers.get("event_id")
+    header_id = header_id if isinstance(header_id, str) and header_id else None
+    events: list[dict[str, Any]] = []
+    others: list[str] = []
+    for item in parsed.items:
+        if item.type == "event":
+            events.append(_checked_event(_json(item.payload, "event item"), header_id))
+        else:
+            others.append(item_type_label(item.type))  # accepted, counted, not stored
+    _enqueue(project_id, events)
+    for label in others:
+        INGEST_ITEMS.labels(type=label).inc()
+    answer_id = events[0]["event_id"] if events else header_id
+    return {"id": uuid.UUID(answer_id).hex if answer_id else uuid.uuid4().hex}
+
+
+@sentry_api.post("/<int:project_id>/store/")
+@spec.validate(resp=Response(HTTP_200=IngestAnswer), tags=["ingest"], security=_NO_SECURITY)
+@public
+def store(project_id: int) -> dict[str, Any]:
+    """Sentry's older ingest: the body is one event (JSON), authenticated by the DSN key."""
+    _check_key(project_id)
+    event = _checked_event(_json(_body(), "body"), None)
+    _enqueue(project_id, [event])
+    return {"id": event["event_id"]}

@@ -1,0 +1,196 @@
+"""Email alerts over a real SMTP conversation (an aiosmtpd sink on a free port)."""
+
+from __future__ import annotations
+
+import email
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from types import ModuleType
+from typing import Any
+
+import dramatiq
+import orjson
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from loom_common.broker import send
+from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
+from loom_common.db import Database
+from loom_common.settings import Settings
+from loom_common.testing import free_port, wait_until
+from loom_errors.alerts import alert_on, send_due_digests
+from loom_errors.config import ErrorsConfig
+from loom_errors.ingest import ingest, record_event
+from loom_errors.models import Alert, Issue, Project
+
+NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it is handed."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    handler = Inbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield handler, controller.port
+    controller.stop()
+
+
+@pytest.fixture
+def alert_settings(make_settings: Callable[..., Settings], inbox: tuple[Inbox, int]) -> Settings:
+    return make_settings(
+        "errors",
+        ship_logs=False,
+        capture_errors=False,
+        smtp_url=f"smtp://127.0.0.1:{inbox[1]}",
+        errors_url="https://errors.example",
+    )
+
+
+def set_recipients(database: Database, threshold: tuple[int, int] | None = None) -> None:
+    with database.session() as session:
+        project = session.get_one(Project, 1)
+        project.alert_recipients = orjson.dumps(["ops@example.com"]).decode()
+        if threshold:
+            project.alert_event_threshold, project.alert_threshold_minutes = threshold
+
+
+def failing(value: str) -> None:
+    raise RuntimeError(f"payment provider said {value}")
+
+
+def bug(sentry_events: Any, at: datetime, value: str = "no") -> dict[str, Any]:
+    try:
+        failing(value)
+    except RuntimeError as error:
+        event: dict[str, Any] = sentry_events.exception(error)
+    event["timestamp"] = at.isoformat()
+    return event
+
+
+def store(database: Database, event: dict[str, Any], at: datetime) -> Any:
+    with database.session() as session:
+        return record_event(session, event, received_at=at)
+
+
+CONFIG = ErrorsConfig(alert_cooldown_minutes=30, alerts_per_project_hour=2, digest_after_minutes=10)
+
+
+def test_a_new_issue_sends_an_email_with_what_an_operator_needs(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int], sentry_events: Any
+) -> None:
+    set_recipients(database)
+    stored = store(database, bug(sentry_events, NOON), NOON)
+
+    assert alert_on(database, alert_settings, CONFIG, stored, now=NOON) == "sent"
+
+    (mail,) = inbox[0].messages
+    assert mail["To"] == "ops@example.com"
+    assert mail["Subject"] == "[loom] New issue: RuntimeError: payment provider said no"
+    body = mail.get_payload()
+    assert isinstance(body, str)
+    assert "Events: 1" in body
+    assert "Environment: test" in body and "Release: 1.0.0" in body
+    assert f"{__name__}.failing" in body  # the top in-app frame
+    assert f"https://errors.example/issues/{stored.issue.id}" in body
+
+
+def test_a_regression_alerts_and_a_cooldown_keeps_a_flood_quiet(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int], sentry_events: Any
+) -> None:
+    set_recipients(database, threshold=(3, 10))
+    first = store(database, bug(sentry_events, NOON), NOON)
+    alert_on(database, alert_settings, CONFIG, first, now=NOON)
+    with database.session() as session:
+        session.get_one(Issue, first.issue.id).status = "resolved"
+
+    later = NOON + timedelta(hours=1)
+    regression = store(database, bug(sentry_events, later), later)
+    outcomes = [alert_on(database, alert_settings, CONFIG, regression, now=later)]
+    for second in range(1, 6):  # a burst: over the threshold, inside the cooldown
+        at = later + timedelta(seconds=second)
+        outcomes.append(alert_on(database, alert_settings, CONFIG, store(database, bug(sentry_events, at), at), now=at))  # fmt: skip
+
+    assert outcomes == ["sent", None, None, "suppressed", "suppressed", "suppressed"]
+    subjects = [mail["Subject"] for mail in inbox[0].messages]
+    assert subjects == [
+        "[loom] New issue: RuntimeError: payment provider said no",
+        "[loom] Regression: RuntimeError: payment provider said no",
+    ]
+    after_cooldown = later + timedelta(minutes=31)
+    for second in range(4):  # four in the 10 minute window: over the threshold of 3
+        at = after_cooldown + timedelta(seconds=second)
+        frequent = store(database, bug(sentry_events, at), at)
+    assert alert_on(database, alert_settings, CONFIG, frequent, now=after_cooldown) == "sent"
+    assert inbox[0].messages[-1]["Subject"].startswith("[loom] Frequent issue:")
+
+
+def test_over_the_hourly_cap_alerts_wait_for_one_digest(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int], sentry_events: Any
+) -> None:
+    set_recipients(database)
+    outcomes = []
+    for number in range(5):  # five new issues in a minute; the cap is two an hour
+        at = NOON + timedelta(seconds=number)
+        stored = store(database, sentry_events.message(f"failure kind {'abcde'[number]}"), at)
+        outcomes.append(alert_on(database, alert_settings, CONFIG, stored, now=at))
+
+    assert outcomes == ["sent", "sent", "held", "held", "held"]
+    assert send_due_digests(database, alert_settings, CONFIG, now=NOON + timedelta(minutes=5)) == 0
+    assert send_due_digests(database, alert_settings, CONFIG, now=NOON + timedelta(minutes=11)) == 1
+    assert len(inbox[0].messages) == 3
+    digest = inbox[0].messages[-1]
+    assert digest["Subject"] == "[loom] Digest: 3 alerts on 3 issues"
+    body = digest.get_payload()
+    assert isinstance(body, str)
+    assert "failure kind c" in body and "failure kind e" in body
+    assert send_due_digests(database, alert_settings, CONFIG, now=NOON + timedelta(hours=1)) == 0
+
+
+def test_with_smtp_down_the_event_is_stored_and_the_failed_alert_counted(
+    database: Database, make_settings: Callable[..., Settings], sentry_events: Any
+) -> None:
+    settings = make_settings(
+        "errors", ship_logs=False, capture_errors=False, smtp_url=f"smtp://127.0.0.1:{free_port()}"
+    )
+    set_recipients(database)
+
+    stored = ingest(database, bug(sentry_events, NOON))
+
+    assert alert_on(database, settings, CONFIG, stored) == "failed"
+    with database.session() as session:
+        assert session.get_one(Issue, stored.issue.id).count == 1
+        assert list(session.scalars(select(Alert.state))) == ["failed"]
+
+
+def test_the_consumer_alerts_after_storing_an_event_from_the_queue(
+    settings: Settings,
+    actors: ModuleType,
+    worker: dramatiq.Worker,
+    inbox: tuple[Inbox, int],
+    monkeypatch: pytest.MonkeyPatch,
+    sentry_events: Any,
+) -> None:
+    monkeypatch.setattr(
+        actors, "settings", settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{inbox[1]}"})
+    )
+    set_recipients(actors.database)
+    event = sentry_events.message(f"consumer alert {uuid.uuid4().hex[:6]}")
+
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event)
+
+    mail = wait_until(lambda: inbox[0].messages, message="the alert email")[0]
+    assert mail["Subject"] == f"[loom] New issue: {event['message']}"
