@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 PYTHON ?= python3
 
-.PHONY: up down test bench lint fmt typecheck install uv
+.PHONY: up down test bench lint fmt typecheck install uv release deploy rollback
 
 uv:
 	@command -v uv >/dev/null || $(PYTHON) -m pip install --quiet uv
@@ -38,3 +38,28 @@ typecheck: uv
 
 fmt: install
 	.venv/bin/ruff format . && .venv/bin/ruff check --fix .
+
+## make release SERVICE=web [VERSION=...] [COMMIT=...]: dist/loom-<svc>-<version>.tar.gz from a commit (HEAD)
+ENV ?= staging
+INVENTORY ?= infra/ansible/inventories/$(ENV)
+ARTIFACTS ?= dist
+# ansible from the repository's venv, else from the locked `infra` group in var/infra-venv.
+ANSIBLE_PLAYBOOK ?= $(if $(wildcard .venv/bin/ansible-playbook),.venv/bin/ansible-playbook,var/infra-venv/bin/ansible-playbook)
+DEPLOY = ANSIBLE_CONFIG=infra/ansible/ansible.cfg $(ANSIBLE_PLAYBOOK) -i $(INVENTORY) infra/ansible/deploy.yml \
+	-e service=$(SERVICE) -e artifact_dir=$(abspath $(ARTIFACTS)) $(ANSIBLE_ARGS)
+
+release: uv
+	@test -n "$(SERVICE)" || (echo "usage: make release SERVICE=web|worker|errors|logs [VERSION=...]" && exit 2)
+	$(PYTHON) infra/release/build.py $(SERVICE) --out-dir $(ARTIFACTS) $(if $(VERSION),--version '$(VERSION)') $(if $(COMMIT),--commit $(COMMIT))
+
+## make deploy SERVICE=web ENV=staging [VERSION=...]: blue/green, host by host (infra/ansible/deploy.yml)
+deploy: uv
+	@test -n "$(SERVICE)" || (echo "usage: make deploy SERVICE=web|worker|errors|logs ENV=staging|production [VERSION=...]" && exit 2)
+	@test -x $(ANSIBLE_PLAYBOOK) || UV_PROJECT_ENVIRONMENT=var/infra-venv uv sync --frozen --only-group infra
+	$(DEPLOY) $(if $(VERSION),-e version='$(VERSION)')
+
+## make rollback SERVICE=web ENV=staging: the previous release back, the same slot procedure
+rollback: uv
+	@test -n "$(SERVICE)" || (echo "usage: make rollback SERVICE=web|worker|errors|logs ENV=staging|production" && exit 2)
+	@test -x $(ANSIBLE_PLAYBOOK) || UV_PROJECT_ENVIRONMENT=var/infra-venv uv sync --frozen --only-group infra
+	$(DEPLOY) -e rollback=true

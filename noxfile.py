@@ -19,6 +19,7 @@ nox.options.sessions = [
     "test-errors",
     "test-logs",
     "test-integration",
+    "test-infra",
 ]
 
 SERVICES = ("web", "worker", "errors", "logs")
@@ -64,6 +65,20 @@ def test_integration(session: nox.Session) -> None:
     """All four services as real processes against the real RabbitMQ."""
     sync(session, "--all-packages", "--extra", "test", "--no-dev")
     pytest(session, "tests")
+
+
+@nox.session(name="test-infra")
+def test_infra(session: nox.Session) -> None:
+    """Ansible syntax and lint, then real deploys onto this machine (needs nginx, uv, pip)."""
+    sync(session, "--package", "loom-common", "--extra", "test", "--no-dev", "--group", "infra")
+    env = {"ANSIBLE_CONFIG": "infra/ansible/ansible.cfg"}
+    for playbook in ("infra/ansible/site.yml", "infra/ansible/deploy.yml"):
+        session.run(
+            "ansible-playbook", "--syntax-check", "-i", "infra/ansible/inventories/production",
+            playbook, "-e", "service=web", env=env,
+        )  # fmt: skip
+    session.run("ansible-lint", "-c", "infra/ansible/.ansible-lint", "infra/ansible", env=env)
+    pytest(session, "infra/tests")
 
 
 @nox.session
