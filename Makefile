@@ -9,7 +9,7 @@ uv:
 	@command -v uv >/dev/null || $(PYTHON) -m pip install --quiet uv
 
 install: uv
-	uv sync --frozen --all-packages
+	uv sync --frozen --all-packages --all-extras --all-groups
 
 ## make up [DETACH=1]: install, start RabbitMQ if needed, migrate, run every process
 up: install

@@ -105,11 +105,27 @@ def wait_until_ready(manifests: list[ServiceManifest], timeout: float = 60) -> l
     return [f"  {name:<7} {url}" for name, url in urls.items()]
 
 
+def default_dsn() -> str | None:
+    """The Sentry DSN of the errors service's default project (a key is made the first time)."""
+    reply = subprocess.run(
+        [str(BIN / "flask"), "--app", "loom_errors.app", "projects", "dsn-default"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = reply.stdout.strip().splitlines()
+    return lines[-1] if reply.returncode == 0 and lines else None
+
+
 def print_urls(lines: list[str] | None) -> None:
     if lines is None:
         return
     say("all services are up:\n" + "\n".join(lines))
     print(f"  {'smtp':<7} smtp://127.0.0.1:{SMTP_PORT} (mail kept in {VAR / 'mail'})", flush=True)
+    print("  operator pages (errors, logs) sign in with the token: dev-api-token", flush=True)
+    dsn = default_dsn()
+    if dsn:
+        print(f"  sentry-sdk DSN for your own apps: {dsn}", flush=True)
 
 
 def up(detach: bool) -> None:
@@ -153,11 +169,14 @@ def down() -> None:
         say("nothing is running")
         PID_FILE.unlink(missing_ok=True)
         return
-    os.killpg(os.getpgid(pid), signal.SIGTERM)
+    # honcho passes SIGTERM to each process once; signalling the whole group as well would
+    # reach a dramatiq worker twice, and a second SIGTERM makes it quit without finishing jobs.
+    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 30
     while running_pid() is not None and time.monotonic() < deadline:
         time.sleep(0.2)
-    PID_FILE.unlink(missing_ok=True)
+    if running_pid() is not None:
+        os.killpg(os.getpgid(pid), signal.SIGKILL)
     say(f"stopped (pid {pid})")
 
 
