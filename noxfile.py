@@ -96,6 +96,19 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: each prints its baseline, its figure and the ratio (needs wrk)."""
-    sync(session, "--all-packages", "--extra", "test", "--no-dev")
-    session.run("python", "bench/web_overhead.py", *session.posargs)
+    """Benchmarks, each printing its baseline, its figure and the ratio (web ones need wrk).
+
+    ``nox -s bench`` runs them all; ``nox -s bench -- web_pages logs_query`` runs those.
+    """
+    sync(session, "--all-packages", "--all-extras", "--no-dev")
+    names = session.posargs or [
+        "web_overhead",
+        "web_pages",
+        "worker_throughput",
+        "errors_ingest",
+        "logs_ingest",
+        "logs_query",
+        "log_call_cost",
+    ]
+    for name in names:
+        session.run("python", f"bench/{name.removesuffix('.py')}.py")
