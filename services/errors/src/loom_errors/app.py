@@ -11,7 +11,7 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_errors import cli
+from loom_errors import cli, pages
 from loom_errors.api import api
 from loom_errors.extensions import spec
 from loom_errors.projects_api import projects_api
@@ -26,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(projects_api)
     app.register_blueprint(sentry_api)
-    flask_app.init_app(app, settings, spec=spec, database=database)
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
+    pages.init_app(app, settings)
     cli.init_app(app)
     return app

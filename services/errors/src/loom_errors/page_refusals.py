@@ -1,0 +1,24 @@
+"""Requests the operator pages refuse: counted by reason and answered with a page that says
+what was wrong (the status code says it to scripts)."""
+
+from __future__ import annotations
+
+from flask import render_template
+from prometheus_client import Counter
+
+PAGE_REQUESTS_REFUSED = Counter(
+    "loom_errors_page_requests_refused_total",
+    "Operator page requests refused (reason: invalid_filters, invalid_cursor, csrf, not_found, "
+    "invalid_status, invalid_project, project_name_taken, invalid_alerts)",
+    ["reason"],
+)
+
+
+def count_refusal(reason: str) -> None:
+    PAGE_REQUESTS_REFUSED.labels(reason=reason).inc()
+
+
+def refuse(reason: str, status: int, message: str) -> tuple[str, int]:
+    """A page naming the problem, with ``status``; counted under ``reason``."""
+    count_refusal(reason)
+    return render_template("errors/refused.html", status=status, message=message), status
