@@ -86,7 +86,7 @@ def test_a_log_line_of_a_web_request_is_found_by_its_request_id(stack: Stack) ->
 
 def test_every_service_answers_the_common_endpoints(stack: Stack) -> None:
     for service in stack.urls:
-        assert stack.get(service, "/healthz").json() ["status"] == "ok"
+        assert stack.get(service, "/healthz").json()["status"] == "ok"
         assert stack.get(service, "/readyz").json()["status"] == "ready"
         assert "openapi" in stack.get(service, "/openapi.json").json()
         metrics = stack.get(service, "/metrics").text

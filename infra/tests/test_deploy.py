@@ -13,6 +13,7 @@ from local_stage import API_TOKEN, SERVICES, LocalStage, process_environment
 
 from loom_common.broker import send, setup_broker
 from loom_common.contracts import JOBS_QUEUE
+from loom_common.manifest import load_manifests
 from loom_common.settings import load_settings
 from loom_common.testing import wait_until
 
@@ -86,7 +87,9 @@ def test_broken_release_fails_the_deploy_and_the_old_one_keeps_serving(stage: Lo
 def test_deploying_web_leaves_the_other_services_processes_alone(stage: LocalStage) -> None:
     before = stage.process_ids()
     others = {name: pid for name, pid in before.items() if not name.startswith("loom-web-")}
-    assert len(others) == 6  # http of worker, errors, logs + their three consumers
+    # every process that worker, errors and logs declare in their service.toml
+    declared = sum(len(m.processes) for m in load_manifests() if m.name != "web")
+    assert len(others) == declared
 
     deployed(stage, "web", "VERSION=2.0.0")
 
