@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import signal
@@ -10,11 +11,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Message
 
 from loom_common.manifest import REPO_ROOT, load_manifests
 from loom_common.settings import DEFAULT_API_TOKEN
@@ -24,10 +28,22 @@ BIN = Path(sys.executable).parent
 ARTIFACTS = REPO_ROOT / "artifacts" / "integration"
 
 
+class MailSink(Message):
+    """The SMTP sink of the stack: every email the services send, parsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[EmailMessage] = []
+
+    def handle_message(self, message: EmailMessage) -> None:  # type: ignore[override]
+        self.messages.append(message)
+
+
 @dataclass
 class Stack:
     urls: dict[str, str]
     env: dict[str, str]
+    mail: MailSink = field(default_factory=MailSink)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     headers: dict[str, str] = field(
         default_factory=lambda: {"Authorization": f"Bearer {DEFAULT_API_TOKEN}"}
@@ -54,6 +70,21 @@ class Stack:
         return self.request("POST", service, path, **kwargs)
 
 
+def rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+
+
+@contextlib.contextmanager
+def broker_stopped() -> Iterator[None]:
+    """Stops the RabbitMQ application (the node stays up, so the restart is quick)."""
+    rabbitmqctl("stop_app")
+    try:
+        yield
+    finally:
+        rabbitmqctl("start_app")
+        rabbitmqctl("await_startup")
+
+
 def _stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
     for process in processes.values():
         if process.poll() is None:
@@ -75,6 +106,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs_dir = ARTIFACTS
     logs_dir.mkdir(parents=True, exist_ok=True)
     manifests = load_manifests()
+    mail = MailSink()
+    smtp = Controller(mail, hostname="127.0.0.1", port=free_port())
+    smtp.start()
     with temporary_vhost() as broker_url:
         env = {
             **os.environ,
@@ -84,13 +118,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             "LOOM_VAR_DIR": str(var_dir),
             "LOOM_LOG_SHIP_INTERVAL": "0.2",
             "LOOM_HTTP_WORKERS": "1",
+            "LOOM_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
+            "LOOM_LOGS_GELF_PORT": str(free_port()),
         }
         urls = {}
         for manifest in manifests:
             port = free_port()
             env[manifest.port_env] = str(port)
             urls[manifest.name] = f"http://127.0.0.1:{port}"
-        stack = Stack(urls=urls, env=env)
+        stack = Stack(urls=urls, env=env, mail=mail)
         try:
             migrated = [manifest.name for manifest in manifests if manifest.migrations]
             subprocess.run([BIN / "loom-migrate", *migrated], env=env, check=True)
@@ -107,7 +143,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                         stderr=subprocess.STDOUT,
                     )
             for name, url in urls.items():
-                wait_until(lambda url=url: _ready(url), timeout=60, message=f"{name} to be ready")
+                wait_until(lambda url=url: _ready(url), timeout=180, message=f"{name} to be ready")
             yield stack
         finally:
             _stop(stack.processes)
+            smtp.stop()

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import subprocess
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-from conftest import Stack
+from conftest import Stack, broker_stopped
 
 from loom_common.testing import wait_until
-
-
-def rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
-
-
-@contextlib.contextmanager
-def broker_stopped() -> Iterator[None]:
-    """Stops the RabbitMQ application (the node stays up, so the restart is quick)."""
-    rabbitmqctl("stop_app")
-    try:
-        yield
-    finally:
-        rabbitmqctl("start_app")
-        rabbitmqctl("await_startup")
 
 
 def test_nothing_logged_or_captured_during_an_outage_is_lost(stack: Stack) -> None:
