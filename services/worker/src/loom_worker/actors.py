@@ -22,7 +22,8 @@ from loom_worker.worker_settings import load_worker_settings
 settings = init_process("worker")
 worker_settings = load_worker_settings()
 database = Database.for_service(settings, "worker")
-dramatiq.get_broker().add_middleware(JobTracking(database), before=Retries)
+tracking = JobTracking(database)
+dramatiq.get_broker().add_middleware(tracking, before=Retries)
 silence_discarded_result_warning()
 
 
@@ -41,7 +42,9 @@ def _declare(spec: JobSpec) -> dramatiq.Actor[Any, Any]:
             arguments = spec.arguments.model_validate(kwargs)
         except ValidationError as error:
             raise InvalidJobArguments(_describe_invalid(error)) from None
-        context = JobContext(message.message_id, settings, worker_settings, database)
+        context = JobContext(
+            message.message_id, settings, worker_settings, database, tracking.records
+        )
         return spec.run(arguments, context)
 
     run.__name__ = run.__qualname__ = spec.name.replace(".", "_")

@@ -8,8 +8,11 @@ from pathlib import Path
 from loom_common.db import Database
 from loom_common.settings import Settings
 from loom_worker.models import Job
+from loom_worker.record_writer import Change, RecordWriter
 from loom_worker.web_client import WebClient
 from loom_worker.worker_settings import WorkerSettings
+
+PROGRESS_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -18,9 +21,17 @@ class JobContext:
     settings: Settings
     worker_settings: WorkerSettings
     database: Database
+    # The worker's record writer: progress then goes in order after the job's start.
+    records: RecordWriter | None = None
 
     def report_progress(self, done: int, total: int | None = None) -> None:
-        """Shown by GET /api/jobs/<id> while the job runs."""
+        """Shown by GET /api/jobs/<id> while the job runs (stored when this returns)."""
+        if self.records is not None:
+            progress = {"progress_done": done, "progress_total": total}
+            written = self.records.submit(Change(self.job_id, progress), wait_for_it=True)
+            if written is not None:
+                written.wait(PROGRESS_WAIT_SECONDS)
+            return
         with self.database.session() as session:
             job = session.get(Job, self.job_id)
             if job is not None:

@@ -31,3 +31,7 @@ SCHEDULE_FIRES = Counter(
 CLEANUP_REMOVED = Counter(
     "loom_worker_cleanup_removed_total", "Old job records and export files removed", ["kind"]
 )
+JOB_RECORD_WRITES_FAILED = Counter(
+    "loom_worker_job_record_writes_failed_total",
+    "Changes to job records that could not be stored (the job itself ran)",
+)

@@ -3,7 +3,8 @@
 queued (POST /api/jobs) -> running -> succeeded, or retrying -> ... -> dead (retries
 exhausted, in ``<queue>.XQ``), or failed (a permanent error such as invalid arguments; also
 kept in ``<queue>.XQ``). A delivery of a job whose record already says succeeded (the worker
-died between recording and acking) is acked without running it again.
+died between recording and acking) is acked without running it again. The writes go through
+one writer thread per process, many jobs per transaction (record_writer.py).
 
 It must sit before Retries in the middleware list: after-hooks run in reverse order, so
 it then sees whether Retries will run the message again or has sent it to the dead letters.
@@ -17,11 +18,16 @@ from typing import Any
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 from loguru import logger
+from sqlalchemy import select
 
 from loom_common.db import Database, utcnow
 from loom_common.scrub import scrub
 from loom_worker.metrics import JOBS_SKIPPED
 from loom_worker.models import Job
+from loom_worker.record_writer import Change, RecordWriter, Written
+
+# How long an ack waits for its job's outcome to be stored before it goes ahead regardless.
+OUTCOME_WAIT_SECONDS = 60.0
 
 
 class InvalidJobArguments(ValueError):
@@ -44,35 +50,44 @@ def _is_permanent(broker: Any, message: Any, exception: BaseException) -> bool:
     return bool(throws) and isinstance(exception, throws)
 
 
+def _may_have_run_before(message: Any) -> bool:
+    """A redelivery (the worker died before its ack) or a retry may find its job done already.
+    Messages not from RabbitMQ say nothing about redelivery: they are checked too."""
+    return bool(getattr(message, "redelivered", True) or message.options.get("retries"))
+
+
 class JobTracking(Middleware):
-    def __init__(self, database: Database) -> None:
+    """Records go through a :class:`RecordWriter`; the ack (or nack) of a message waits until
+    its outcome is stored, so a job that is acked always has a record that says how it ended."""
+
+    def __init__(self, database: Database, records: RecordWriter | None = None) -> None:
         self.database = database
+        self.records = records or RecordWriter(database)
+        # What each message's ack waits for, by the message object being processed.
+        self._outcomes: dict[int, Written] = {}
 
     def before_process_message(self, broker: Any, message: Any) -> None:
-        with self.database.session() as session:
-            job = session.get(Job, message.message_id)
-            if job is None:
-                job = Job(
-                    id=message.message_id,
-                    actor=message.actor_name,
-                    queue=message.queue_name.removesuffix(".DQ"),
-                    arguments=record_arguments(message.kwargs, message.args),
-                    request_id=message.options.get("request_id"),
-                    attempts=0,
-                )
-                session.add(job)
-            elif job.status == "succeeded":
+        if _may_have_run_before(message):
+            with self.database.session(use_primary=True) as session:
+                status = session.scalar(select(Job.status).where(Job.id == message.message_id))
+            if status == "succeeded":
                 JOBS_SKIPPED.labels("already_succeeded").inc()
-                raise SkipMessage(f"job {job.id} already succeeded")
-            job.status = "running"
-            job.attempts += 1
-            job.started_at = utcnow()
+                raise SkipMessage(f"job {message.message_id} already succeeded")
+        new_record = {
+            "actor": message.actor_name,
+            "queue": message.queue_name.removesuffix(".DQ"),
+            "arguments": record_arguments(message.kwargs, message.args),
+            "request_id": message.options.get("request_id"),
+        }
+        started = {"status": "running", "started_at": utcnow()}
+        self.records.submit(Change(message.message_id, started, insert=new_record, attempts=1))
 
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: Any = None
     ) -> None:
         try:
-            self._record_outcome(broker, message, result, exception)
+            outcome = _outcome(broker, message, result, exception)
+            self._submit_outcome(message, outcome)
         except Exception:
             # The job itself is done; a bookkeeping failure must not make it run again.
             logger.exception("could not record the outcome of job {}", message.message_id)
@@ -80,29 +95,44 @@ class JobTracking(Middleware):
     def after_skip_message(self, broker: Any, message: Any) -> None:
         if not message.failed:
             return  # skipped because it already succeeded: the record says so
-        with self.database.session() as session:
-            job = session.get(Job, message.message_id)
-            if job is not None:
-                job.status, job.finished_at = "dead", utcnow()
-                job.error = message.options.get("dead_letter_reason") or "rejected by a middleware"
+        reason = message.options.get("dead_letter_reason") or "rejected by a middleware"
+        self._submit_outcome(message, {"status": "dead", "finished_at": utcnow(), "error": reason})
 
-    def _record_outcome(
-        self, broker: Any, message: Any, result: Any, exception: BaseException | None
-    ) -> None:
-        with self.database.session() as session:
-            job = session.get(Job, message.message_id)
-            if job is None:
-                return
-            if exception is None:
-                job.status, job.result, job.error = "succeeded", result, None
-                job.finished_at = utcnow()
-            elif message.failed:
-                permanent = _is_permanent(broker, message, exception)
-                job.status = "failed" if permanent else "dead"
-                job.error = describe(exception)
-                job.finished_at = utcnow()
-            else:
-                job.status, job.error = "retrying", describe(exception)
+    def before_ack(self, broker: Any, message: Any) -> None:
+        self._wait_for_outcome(message)
+
+    def before_nack(self, broker: Any, message: Any) -> None:
+        self._wait_for_outcome(message)
+
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        self.records.flush()
+
+    def _submit_outcome(self, message: Any, outcome: dict[str, Any]) -> None:
+        written = self.records.submit(Change(message.message_id, outcome), wait_for_it=True)
+        if written is not None:
+            self._outcomes[id(message)] = written
+
+    def _wait_for_outcome(self, message: Any) -> None:
+        written = self._outcomes.pop(id(message), None)
+        if written is not None and not written.wait(OUTCOME_WAIT_SECONDS):
+            logger.error(
+                "the outcome of job {} is not stored: {}",
+                message.message_id,
+                written.error or f"not written within {OUTCOME_WAIT_SECONDS}s",
+            )
+
+
+def _outcome(
+    broker: Any, message: Any, result: Any, exception: BaseException | None
+) -> dict[str, Any]:
+    """The columns a finished run sets on its record."""
+    if exception is None:
+        return {"status": "succeeded", "result": result, "error": None, "finished_at": utcnow()}
+    if message.failed:
+        permanent = _is_permanent(broker, message, exception)
+        status = "failed" if permanent else "dead"
+        return {"status": status, "error": describe(exception), "finished_at": utcnow()}
+    return {"status": "retrying", "error": describe(exception)}
 
 
 class ResultsAreKept(logging.Filter):

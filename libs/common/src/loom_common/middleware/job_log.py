@@ -8,6 +8,7 @@ from typing import Any
 from dramatiq import Middleware
 from loguru import logger
 
+from loom_common.log_setup import log_structured
 from loom_common.metrics import JOB_DURATION, JOBS
 
 
@@ -37,24 +38,32 @@ class JobRunLog(Middleware):
         outcome = job_outcome(message, exception)
         JOBS.labels(self.service, message.actor_name, outcome).inc()
         JOB_DURATION.labels(self.service, message.actor_name).observe(duration)
-        log = logger.bind(
-            actor=message.actor_name,
-            message_id=message.message_id,
-            outcome=outcome,
-            duration_ms=round(duration * 1000, 2),
+        duration_ms = round(duration * 1000, 2)
+        fields = {
+            "actor": message.actor_name,
+            "message_id": message.message_id,
+            "outcome": outcome,
+            "duration_ms": duration_ms,
             # Retries has already counted a failed run; a successful one is counted here.
-            attempt=message.options.get("retries", 0) + (1 if exception is None else 0),
-        )
+            "attempt": message.options.get("retries", 0) + (1 if exception is None else 0),
+        }
+        # log_structured: the same record as through loguru, for much less work per job.
         if exception is None:
-            log.info("job {} {} in {:.1f} ms", message.actor_name, outcome, duration * 1000)
+            log_structured(
+                "INFO",
+                lambda: f"job {message.actor_name} {outcome} in {duration * 1000:.1f} ms",
+                __name__,
+                lambda: fields,
+            )
         else:
-            log.warning(
-                "job {} {} in {:.1f} ms: {}: {}",
-                message.actor_name,
-                outcome,
-                duration * 1000,
-                type(exception).__name__,
-                exception,
+            log_structured(
+                "WARNING",
+                lambda: (
+                    f"job {message.actor_name} {outcome} in {duration * 1000:.1f} ms: "
+                    f"{type(exception).__name__}: {exception}"
+                ),
+                __name__,
+                lambda: fields,
             )
 
     def after_skip_message(self, broker: Any, message: Any) -> None:
