@@ -2,6 +2,10 @@
 
 Importing this module starts the process (settings, broker, logging, error capture) and opens
 the errors database; the actor is declared on the broker that is current at import.
+
+Each worker thread prepares its event and hands it to the process's batch writer, which
+stores the events of all threads in one transaction (see batch_writer.py): run the consumer
+with many threads (service.toml) so that batches can grow under load.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_errors.alerts import DigestClock, alert_on, send_due_digests
+from loom_errors.batch_writer import BatchWriter
 from loom_errors.config import errors_config
-from loom_errors.ingest import Stored, ingest
+from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
+from loom_errors.ingest import ingest_batch
 from loom_errors.ingest_metrics import EVENTS_DEAD_LETTERED
 from loom_errors.sentry_event import MalformedEvent
 
@@ -25,14 +31,27 @@ database = Database.for_service(settings, "errors")
 digest_clock = DigestClock()
 
 
+def _store_batch(batch: list[PreparedEvent]) -> list[Stored]:
+    # Looked up at each call: tests swap in their own database.
+    return ingest_batch(database, batch)
+
+
+batch_writer = BatchWriter(_store_batch)
+
+
 def _alert(stored: Stored) -> None:
     """Alerts never fail the event: it is stored already, and a retry would not re-alert."""
     try:
         alert_on(database, settings, errors_config(), stored)
-        if digest_clock.due():
-            send_due_digests(database, settings, errors_config())
     except Exception:
         logger.exception("alerting on issue {} failed", stored.issue.id)
+
+
+def _send_due_digests() -> None:
+    try:
+        send_due_digests(database, settings, errors_config())
+    except Exception:
+        logger.exception("sending due alert digests failed")
 
 
 @dramatiq.actor(
@@ -48,14 +67,18 @@ def ingest_error_event(event: dict[str, Any], project_id: int | None = None) -> 
     their events go to the default project.
     """
     try:
-        stored = ingest(database, event, project_id)
+        prepared = prepare_event(event, project_id)
     except MalformedEvent as error:
         EVENTS_DEAD_LETTERED.inc()
         event_id = event.get("event_id") if isinstance(event, dict) else None
         logger.bind(event_id=event_id).warning("dead-lettering an error event: {}", error)
         raise
-    _alert(stored)
-    issue = stored.issue
-    logger.bind(issue_id=issue.id, event_id=issue.last_event_id).debug(
+    outcome = batch_writer.store(prepared)
+    if outcome.alert:
+        _alert(outcome.stored)
+    if digest_clock.due():
+        _send_due_digests()
+    issue = outcome.stored.issue
+    logger.bind(issue_id=issue.id, event_id=prepared.event.event_id).debug(
         "stored error event on issue {} ({} events)", issue.id, issue.count
     )

@@ -22,19 +22,13 @@ class BadEncoding(ValueError):
 
 
 def _inflate(body: bytes, decompressor: zlib._Decompress, cap: int) -> bytes:
-    output = bytearray()
-    pending = body
-    while pending or not decompressor.eof:
-        chunk = decompressor.decompress(pending, _CHUNK)
-        output += chunk
-        if len(output) > cap:
-            raise BodyTooLarge(f"the decompressed body is over the {cap} byte limit")
-        pending = decompressor.unconsumed_tail
-        if not chunk and not pending:
-            break
+    # One call, told to stop one byte past the cap: no copies of growing buffers.
+    output = decompressor.decompress(body, cap + 1)
+    if len(output) > cap:
+        raise BodyTooLarge(f"the decompressed body is over the {cap} byte limit")
     if not decompressor.eof:
         raise BadEncoding("the compressed body is cut short")
-    return bytes(output)
+    return output
 
 
 def _unbrotli(body: bytes, cap: int) -> bytes:

@@ -12,9 +12,9 @@ import uuid
 from typing import Any
 
 import orjson
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from spectree import Response
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from loom_common.api_errors import ApiError
 from loom_common.auth import public
@@ -27,7 +27,7 @@ from loom_errors.envelopes import MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
 from loom_errors.ingest_metrics import INGEST_ITEMS, INGEST_REFUSED, item_type_label
 from loom_errors.models import Project, ProjectKey
-from loom_errors.rate_limit import take_token
+from loom_errors.rate_limit import RateLimiter, rate_limiter
 from loom_errors.schemas import IngestAnswer
 from loom_errors.sentry_auth import sentry_key
 from loom_errors.sentry_event import MalformedEvent, parse_event
@@ -44,19 +44,34 @@ def _refuse(
     return ApiError(status, message, headers=headers)
 
 
+# Built once: only the parameters change per request.
+_PROJECT_AND_KEY = (
+    select(Project.id, ProjectKey.project_id, ProjectKey.revoked_at)
+    .outerjoin(ProjectKey, ProjectKey.public_key == bindparam("public_key"))
+    .where(Project.id == bindparam("project_id"))
+)
+
+
 def _check_key(project_id: int) -> None:
-    """404 unknown project, 401 missing or wrong key, 403 revoked key."""
+    """404 unknown project, 401 missing or wrong key, 403 revoked key.
+
+    One query on a bare connection (no ORM session): it runs on every ingest request, and a
+    revoked key must be refused at once by every worker, so nothing is cached.
+    """
     key = sentry_key(request)
-    with current_database().session() as session:
-        if session.get(Project, project_id) is None:
-            raise _refuse("unknown_project", 404, f"no project with id {project_id}")
-        if key is None:
-            raise _refuse("missing_key", 401, "missing DSN key: send ?sentry_key= or X-Sentry-Auth")
-        found = session.scalar(select(ProjectKey).where(ProjectKey.public_key == key))
-        if found is None or found.project_id != project_id:
-            raise _refuse("bad_key", 401, f"this DSN key is not a key of project {project_id}")
-        if found.revoked_at is not None:
-            raise _refuse("revoked_key", 403, "this DSN key was revoked")
+    with current_database().engine.connect() as connection:
+        found = connection.execute(
+            _PROJECT_AND_KEY, {"public_key": key or "", "project_id": project_id}
+        ).first()
+    if found is None:
+        raise _refuse("unknown_project", 404, f"no project with id {project_id}")
+    if key is None:
+        raise _refuse("missing_key", 401, "missing DSN key: send ?sentry_key= or X-Sentry-Auth")
+    _, key_project_id, revoked_at = found
+    if key_project_id != project_id:
+        raise _refuse("bad_key", 401, f"this DSN key is not a key of project {project_id}")
+    if revoked_at is not None:
+        raise _refuse("revoked_key", 403, "this DSN key was revoked")
 
 
 def _body() -> bytes:
@@ -81,10 +96,18 @@ def _body() -> bytes:
         raise _refuse("bad_encoding", 400, str(error)) from None
 
 
+def _limiter() -> RateLimiter:
+    limiter: RateLimiter | None = current_app.extensions.get("errors_rate_limiter")
+    if limiter is None:
+        settings = current_app.extensions["loom_settings"]
+        limiter = rate_limiter(settings.cache_url, settings.var_dir)
+        current_app.extensions["errors_rate_limiter"] = limiter
+    return limiter
+
+
 def _rate_limit(project_id: int) -> None:
     config = errors_config()
-    with current_database().session() as session:
-        wait = take_token(session, project_id, config.rate_per_second, config.rate_burst)
+    wait = _limiter().take(project_id, config.rate_per_second, config.rate_burst)
     if wait:
         # sentry-sdk reads X-Sentry-Rate-Limits (and ignores a non-integer Retry-After).
         raise _refuse(
