@@ -26,7 +26,7 @@ from werkzeug.serving import make_server
 
 from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
-from loom_common.testing import free_port, wait_until
+from loom_common.testing import csrf_token, free_port, sign_in_operator, wait_until
 from loom_errors.alert_emails import issue_link
 from loom_errors.app import create_app
 from loom_errors.ingest import store_event
@@ -35,20 +35,6 @@ from loom_errors.projects import create_key, create_project, dsn
 
 NOW = datetime.now(UTC)
 ATTACK = "<script>alert(1)</script>"
-
-
-def _csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient) -> None:
-    form = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login", data={"token": DEFAULT_API_TOKEN, "csrf_token": _csrf_token(form)}
-    )
-    assert response.status_code == 302
 
 
 def refused(reason: str) -> float:
@@ -94,7 +80,7 @@ def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
 def operator(app: Flask) -> FlaskClient:
     """A test client signed in as the operator."""
     client = app.test_client()
-    sign_in(client)
+    sign_in_operator(client)
     return client
 
 
@@ -159,7 +145,7 @@ def test_a_stranger_cannot_change_a_status(
     app: Flask, seed: Callable[..., Issue], operator: FlaskClient
 ) -> None:
     issue = seed(message_event("disk full", NOW))
-    token = _csrf_token(page(operator, f"/issues/{issue.id}"))
+    token = csrf_token(page(operator, f"/issues/{issue.id}"))
     stranger = app.test_client()
 
     response = stranger.post(f"/issues/{issue.id}/status", data={"status": "resolved"})
@@ -342,7 +328,7 @@ def test_status_buttons_need_the_csrf_token_and_change_the_status(
     html = page(operator, url)
     buttons = re.findall(r'<button type="submit" id="action-(\w+)"', html)
     assert sorted(buttons) == ["ignored", "resolved", "resolved_in_next_release"]
-    token = _csrf_token(html)
+    token = csrf_token(html)
 
     before = refused("csrf")
     response = operator.post(f"{url}/status", data={"status": "resolved"})
@@ -414,7 +400,7 @@ def test_the_projects_page_makes_projects_and_keys_revokes_keys_and_sets_alerts(
 ) -> None:
     html = page(operator, "/projects")
     assert 'data-project-name="loom"' in html
-    token = _csrf_token(html)
+    token = csrf_token(html)
 
     response = operator.post("/projects", data={"name": "shop", "csrf_token": token})
     assert response.status_code == 303
@@ -486,7 +472,7 @@ def postgres_operator(
         )
     )
     client = app.test_client()
-    sign_in(client)
+    sign_in_operator(client)
     yield client, app
     app_database(app).dispose()
 

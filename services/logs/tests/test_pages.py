@@ -15,7 +15,11 @@ from flask.testing import FlaskClient
 from loom_common.db import Database
 from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
-from loom_common.testing import temporary_postgres_database, wait_until
+from loom_common.testing import (
+    sign_in_operator,
+    temporary_postgres_database,
+    wait_until,
+)
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig
 from loom_logs.store import store_records
@@ -29,24 +33,10 @@ def _at(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).isoformat()
 
 
-def _csrf_token(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, html
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient) -> None:
-    form = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login", data={"token": DEFAULT_API_TOKEN, "csrf_token": _csrf_token(form)}
-    )
-    assert response.status_code == 302
-
-
 @pytest.fixture
 def operator(client: FlaskClient) -> FlaskClient:
     """The test client, signed in as the operator."""
-    sign_in(client)
+    sign_in_operator(client)
     return client
 
 
@@ -63,7 +53,7 @@ def page(client: FlaskClient, path: str = "/", **params: Any) -> str:
 
 
 @pytest.mark.parametrize("path", ["/", "/?request_id=abc", "/requests/abc", "/tail"])
-def test_every_page_sends_a_stranger_to_sign_in(client: FlaskClient, path: str) -> None:
+def test_every_page_sends_a_stranger_to_sign_in_operator(client: FlaskClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
@@ -257,7 +247,7 @@ def postgres_operator(
     with temporary_postgres_database() as url:
         app = create_app(make_settings("logs", logs_database_url=url), logs_config)
         client = app.test_client()
-        sign_in(client)
+        sign_in_operator(client)
         yield client, app_database(app)
         app_database(app).dispose()
 

@@ -4,13 +4,19 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
+
+from loom_common.settings import DEFAULT_API_TOKEN
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
 
 T = TypeVar("T")
 
@@ -73,3 +79,19 @@ def temporary_postgres_database(
     finally:
         with psycopg.connect(f"{base_url}/postgres", autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, html
+    return match.group(1)
+
+
+def sign_in_operator(client: FlaskClient) -> None:
+    """Sign a Flask test client in to a service's operator pages with the operator token."""
+    form = client.get("/login").get_data(as_text=True)
+    response = client.post(
+        "/login", data={"token": DEFAULT_API_TOKEN, "csrf_token": csrf_token(form)}
+    )
+    assert response.status_code == 302

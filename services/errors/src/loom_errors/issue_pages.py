@@ -13,11 +13,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import page
+from loom_common.page_query import BadFilters, query_string
 from loom_errors.cursors import InvalidCursor
 from loom_errors.event_view import event_view
 from loom_errors.models import ISSUE_STATUSES, Event, Issue, IssueFacet, Project, utcnow
 from loom_errors.page_format import STATUS_LABELS
-from loom_errors.page_query import BadFilters, filter_pairs, query_string, read_issue_query
+from loom_errors.page_query import filter_pairs, read_issue_query
 from loom_errors.page_refusals import count_refusal, refuse
 from loom_errors.queries import issue_out, list_events, list_issues
 from loom_errors.schemas import IssuePage, PageQuery

@@ -7,14 +7,12 @@ an explicit ``since`` wins over it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
+from loom_common.page_query import BadFilters, validate_filters
 from loom_logs.schemas import LogSearchQuery
 
 RECENT_SPANS = {
@@ -26,14 +24,6 @@ RECENT_SPANS = {
 _REPEATED = frozenset({"service", "field"})
 # What a link to "the same search" carries: every filter, not the position in the results.
 FILTER_PARAMS = ("q", "service", "level", "request_id", "field", "last", "since", "until")
-
-
-class BadFilters(ValueError):
-    """``problems`` maps each bad parameter to what is wrong with it."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{name}: {problem}" for name, problem in problems.items()))
-        self.problems = problems
 
 
 def read_search_query(args: MultiDict[str, str], now: datetime) -> LogSearchQuery:
@@ -51,15 +41,7 @@ def read_search_query(args: MultiDict[str, str], now: datetime) -> LogSearchQuer
         if last not in RECENT_SPANS:
             raise BadFilters({"last": f"expected one of {', '.join(RECENT_SPANS)}"})
         values["since"] = (now - RECENT_SPANS[last]).isoformat()
-    try:
-        return LogSearchQuery.model_validate(values)
-    except ValidationError as error:
-        raise BadFilters(
-            {
-                ".".join(str(part) for part in problem["loc"]) or "query": problem["msg"]
-                for problem in error.errors()
-            }
-        ) from None
+    return validate_filters(LogSearchQuery, values)
 
 
 def filter_pairs(args: MultiDict[str, str]) -> list[tuple[str, str]]:
@@ -67,10 +49,3 @@ def filter_pairs(args: MultiDict[str, str]) -> list[tuple[str, str]]:
     return [
         (name, value) for name in FILTER_PARAMS for value in args.getlist(name) if value.strip()
     ]
-
-
-def query_string(pairs: Iterable[tuple[str, str]], **replaced: str) -> str:
-    """``pairs`` with the ``replaced`` names set anew (an empty value drops the name)."""
-    kept = [(name, value) for name, value in pairs if name not in replaced]
-    kept.extend((name, value) for name, value in replaced.items() if value)
-    return urlencode(kept)

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from loom_common.api_errors import error_response
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import init_operator_ui, page
+from loom_common.page_query import BadFilters, query_string
 from loom_common.settings import Settings
 from loom_logs import page_format
 from loom_logs.api import log_filter, log_item
@@ -18,13 +19,7 @@ from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.histogram_chart import Bar, histogram_chart
 from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.metrics import PAGE_QUERIES_REFUSED
-from loom_logs.page_query import (
-    RECENT_SPANS,
-    BadFilters,
-    filter_pairs,
-    query_string,
-    read_search_query,
-)
+from loom_logs.page_query import RECENT_SPANS, filter_pairs, read_search_query
 from loom_logs.search import LogFilter, search_records
 from loom_logs.tail_api import tail_stream
 
