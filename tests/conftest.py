@@ -20,7 +20,7 @@ import requests
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
-from loom_common.manifest import REPO_ROOT, load_manifests
+from loom_common.manifest import REPO_ROOT, Process, ServiceManifest, load_manifests
 from loom_common.settings import DEFAULT_API_TOKEN
 from loom_common.testing import free_port, temporary_vhost, wait_until
 
@@ -43,11 +43,14 @@ class MailSink(Message):
 class Stack:
     urls: dict[str, str]
     env: dict[str, str]
+    var_dir: Path
     mail: MailSink = field(default_factory=MailSink)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     headers: dict[str, str] = field(
         default_factory=lambda: {"Authorization": f"Bearer {DEFAULT_API_TOKEN}"}
     )
+    manifests: dict[str, ServiceManifest] = field(default_factory=dict)
+    logs_dir: Path = ARTIFACTS
 
     def request(
         self,
@@ -68,6 +71,45 @@ class Stack:
 
     def post(self, service: str, path: str, **kwargs: Any) -> requests.Response:
         return self.request("POST", service, path, **kwargs)
+
+    def launch(self, manifest: ServiceManifest, process: Process, log_mode: str = "wb") -> None:
+        """Start one process of a service as its manifest says, output to its log file."""
+        process_env = {**self.env, **manifest.environment(self.var_dir / "metrics")}
+        Path(process_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+        with (self.logs_dir / f"{process.name}.log").open(log_mode) as log:
+            self.processes[process.name] = subprocess.Popen(
+                shlex.split(process.command),
+                env=process_env,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, service: str, timeout: float = 180) -> None:
+        url = self.urls[service]
+        wait_until(lambda: _ready(url), timeout=timeout, message=f"{service} to be ready")
+
+    def stop_service(self, service: str) -> None:
+        """SIGTERM every process of one service and wait for them to exit."""
+        manifest = self.manifests[service]
+        _stop({p.name: self.processes[p.name] for p in manifest.processes})
+
+    def start_service(self, service: str) -> None:
+        """Start a stopped service again (same commands and environment, logs appended)."""
+        manifest = self.manifests[service]
+        for process in manifest.processes:
+            if self.processes[process.name].poll() is not None:
+                self.launch(manifest, process, log_mode="ab")
+        self.wait_ready(service)
+
+    @contextlib.contextmanager
+    def service_stopped(self, service: str) -> Iterator[None]:
+        """The service is down inside the block, and up again after it, even on failure."""
+        self.stop_service(service)
+        try:
+            yield
+        finally:
+            self.start_service(service)
 
 
 def rabbitmqctl(*args: str) -> None:
@@ -126,24 +168,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             port = free_port()
             env[manifest.port_env] = str(port)
             urls[manifest.name] = f"http://127.0.0.1:{port}"
-        stack = Stack(urls=urls, env=env, mail=mail)
+        stack = Stack(
+            urls=urls,
+            env=env,
+            var_dir=var_dir,
+            mail=mail,
+            manifests={manifest.name: manifest for manifest in manifests},
+            logs_dir=logs_dir,
+        )
         try:
             migrated = [manifest.name for manifest in manifests if manifest.migrations]
             subprocess.run([BIN / "loom-migrate", *migrated], env=env, check=True)
             for manifest in manifests:
-                process_env = {**env, **manifest.environment(var_dir / "metrics")}
-                Path(process_env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
                 for process in manifest.processes:
-                    log = (logs_dir / f"{process.name}.log").open("wb")
-                    stack.processes[process.name] = subprocess.Popen(
-                        shlex.split(process.command),
-                        env=process_env,
-                        cwd=REPO_ROOT,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-            for name, url in urls.items():
-                wait_until(lambda url=url: _ready(url), timeout=180, message=f"{name} to be ready")
+                    stack.launch(manifest, process)
+            for name in urls:
+                stack.wait_ready(name)
             yield stack
         finally:
             _stop(stack.processes)
