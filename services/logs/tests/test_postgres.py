@@ -1,4 +1,5 @@
-"""The same storage and search on PostgreSQL (a fresh database per run), where ``q`` uses ILIKE."""
+"""The same storage and search on PostgreSQL (a fresh database per run): day partitions, ``q`` as
+ILIKE over a trigram index, field filters as jsonb containment."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database
 from loom_logs.cursors import Position
 from loom_logs.histogram import count_per_bucket
-from loom_logs.models import LogRecord
+from loom_logs.partitions import parent_table
 from loom_logs.search import LogFilter, filter_conditions, search_records
 from loom_logs.store import store_records
 
@@ -100,5 +101,6 @@ def test_field_filter_histogram_and_delete_on_postgres(
     assert [(start.minute, count) for start, count in buckets] == [(0, 2), (1, 0), (2, 1)]
 
     with pg.session() as session:
-        session.execute(delete(LogRecord).where(*filter_conditions(session, LogFilter(text="c"))))
+        logs = parent_table()
+        session.execute(delete(logs).where(*filter_conditions(session, logs, LogFilter(text="c"))))
     assert _found(pg, LogFilter()) == ["b", "a"]

@@ -5,20 +5,20 @@ Plain functions over a SQLAlchemy session, so tests and other callers need no br
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import cast
+from datetime import date
+from typing import Any
 
 from loguru import logger
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from loom_logs.metrics import RECORDS_REJECTED, RECORDS_STORED
-from loom_logs.models import LogRecord
+from loom_logs.models import utc_day
+from loom_logs.partitions import ensure_day
 from loom_logs.records import RecordRejected, parse_record
-
-LOG_TABLE = cast(Table, LogRecord.__table__)
 
 
 @dataclass(frozen=True)
@@ -46,9 +46,7 @@ def store_records(session: Session, records: Sequence[object]) -> StoreResult:
             rows.append(parse_record(raw))
         except RecordRejected as rejection:
             reasons[rejection.reason] += 1
-    if rows:
-        # The table, not the ORM entity: a plain executemany, a quarter faster for big batches.
-        session.execute(insert(LOG_TABLE), rows)
+    insert_rows(session, rows)
     for reason, count in reasons.items():
         RECORDS_REJECTED.labels(reason=reason).inc(count)
     RECORDS_STORED.inc(len(rows))
@@ -56,3 +54,13 @@ def store_records(session: Session, records: Sequence[object]) -> StoreResult:
     if rejected:
         logger.warning("rejected {} of {} log records: {}", rejected, received, dict(reasons))
     return StoreResult(stored=len(rows), rejected=rejected, reasons=dict(reasons))
+
+
+def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert parsed rows, each into its day (made when missing)."""
+    by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_day[utc_day(row["time"])].append(row)
+    for day, day_rows in sorted(by_day.items()):
+        # A Core executemany, not ORM objects: a quarter faster for big batches.
+        session.execute(insert(ensure_day(session, day)), day_rows)
