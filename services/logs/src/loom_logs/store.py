@@ -8,16 +8,17 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from loguru import logger
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from loom_logs.metrics import RECORDS_REJECTED, RECORDS_STORED
-from loom_logs.models import utc_day
-from loom_logs.partitions import ensure_day
+from loom_logs.models import log_columns, utc_day
+from loom_logs.partitions import ensure_day, is_sqlite
 from loom_logs.records import RecordRejected, parse_record
 
 
@@ -57,10 +58,36 @@ def store_records(session: Session, records: Sequence[object]) -> StoreResult:
 
 
 def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert parsed rows, each into its day (made when missing)."""
+    """Insert parsed rows (every column but ``id``), each into its day (made when missing)."""
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_day[utc_day(row["time"])].append(row)
     for day, day_rows in sorted(by_day.items()):
-        # A Core executemany, not ORM objects: a quarter faster for big batches.
-        session.execute(insert(ensure_day(session, day)), day_rows)
+        table = ensure_day(session, day)
+        if is_sqlite(session):
+            _insert_on_sqlite(session, table, day_rows)
+        else:
+            # A Core executemany, not ORM objects: a quarter faster for big batches.
+            session.execute(insert(table), day_rows)
+
+
+_STORED_COLUMNS = [column.name for column in log_columns() if column.name not in ("id", "time")]
+_stored_values = itemgetter(*_STORED_COLUMNS)
+
+
+def _insert_on_sqlite(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    # The hot path of ingest: plain tuples straight to the driver's executemany skip about
+    # 10 us a row of SQLAlchemy's per-row parameter processing. The time is written in the
+    # form SQLAlchemy writes and compares on SQLite ("YYYY-MM-DD HH:MM:SS.ffffff", UTC).
+    columns = ", ".join(["time", *_STORED_COLUMNS])
+    marks = ", ".join("?" * (len(_STORED_COLUMNS) + 1))
+    values = [(_sqlite_time(row["time"]), *_stored_values(row)) for row in rows]
+    session.connection().exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', values
+    )
+
+
+def _sqlite_time(moment: datetime) -> str:
+    if moment.tzinfo is not None and moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
