@@ -1,8 +1,8 @@
 """Query latency over many stored log records: p95 of GET /api/logs for a full-text + service +
 time-range query, and for a request-id lookup, through the app (validation, SQL, JSON).
 
-The store is filled first with the same raw inserts the consumer makes (SQLite with its FTS5
-index by default, or PostgreSQL with --postgres); then each query kind runs --queries times
+The store is filled first with the same inserts the consumer makes (SQLite with a table and
+FTS5 index per day by default, or PostgreSQL's day partitions with --postgres); then each query kind runs --queries times
 with random words, services, one-hour windows and request ids, one at a time. The baseline
 printed beside them is GET /healthz through the same app, so the figure is the query's own cost.
 
@@ -24,15 +24,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
-
 from loom_common.db import Database
 from loom_common.migrations import upgrade
 from loom_common.settings import DEFAULT_API_TOKEN, load_settings
 from loom_common.testing import temporary_postgres_database, temporary_vhost
 from loom_logs.app import create_app
 from loom_logs.levels import level_number
-from loom_logs.store import LOG_TABLE
+from loom_logs.store import insert_rows
 
 SERVICES = ["web", "worker", "errors", "logs"]
 WORDS = ["user", "order", "payment", "cache", "broker", "retry", "timeout", "connection", "queue"]
@@ -79,8 +77,8 @@ def fill(url: str, count: int) -> float:
     database = Database(url)
     started = time.perf_counter()
     for batch in rows(count, random.Random(1)):
-        with database.engine.begin() as connection:
-            connection.execute(insert(LOG_TABLE), batch)
+        with database.session() as session:
+            insert_rows(session, batch)
     elapsed = time.perf_counter() - started
     database.dispose()
     return elapsed

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import requests
 from conftest import Stack
 
-from loom_common.testing import wait_until
+from loom_common.settings import DEFAULT_API_TOKEN
+from loom_common.testing import csrf_token, wait_until
 
 
 def new_request_id() -> str:
@@ -63,6 +65,19 @@ def test_an_exception_in_a_web_route_reaches_the_errors_service(stack: Stack) ->
     assert payload["request"]["headers"].get("Authorization") in (None, "[Filtered]")
     frames = payload["exception"]["values"][-1]["stacktrace"]["frames"]
     assert any(f["in_app"] and f["function"] == "fail" for f in frames)
+
+    # The logs service's page of that request links straight to the issue.
+    operator = requests.Session()
+    login = operator.get(stack.urls["logs"] + "/login", timeout=10).text
+    signed_in = operator.post(
+        stack.urls["logs"] + "/login",
+        data={"token": DEFAULT_API_TOKEN, "csrf_token": csrf_token(login)},
+        timeout=10,
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    request_page = operator.get(stack.urls["logs"] + f"/requests/{request_id}", timeout=10).text
+    issue_url = f"{stack.urls['errors']}/issues/{issue['id']}"
+    assert f'class="issue-link" href="{issue_url}"' in request_page
 
 
 def test_a_log_line_of_a_web_request_is_found_by_its_request_id(stack: Stack) -> None:

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
@@ -24,6 +25,8 @@ from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig, load_logs_config
+from loom_logs.models import LogRow
+from loom_logs.partitions import tables_between
 from loom_logs.store import store_records
 
 pytest_plugins = ["loom_common.pytest_plugin"]
@@ -99,6 +102,21 @@ def store(database: Database) -> Callable[[list[Any]], None]:
             store_records(session, records)
 
     return put
+
+
+def all_stored(database: Database) -> list[LogRow]:
+    """Every stored record, oldest first (by time, then id), whichever day holds it."""
+    with database.session() as session:
+        rows: list[LogRow] = []
+        for table in reversed(tables_between(session)):
+            rows.extend(session.execute(select(table).order_by(table.c.time, table.c.id)))
+        return rows
+
+
+@pytest.fixture
+def stored(database: Database) -> Callable[[], list[LogRow]]:
+    """``stored()``: every record in the app's database, oldest first."""
+    return lambda: all_stored(database)
 
 
 @pytest.fixture

@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from conftest import all_stored
 
 from loom_common.db import Database
 from loom_common.settings import SettingsError
 from loom_logs.config import load_logs_config
-from loom_logs.models import LogRecord
 from loom_logs.retention import expire_records
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
@@ -45,8 +44,7 @@ def test_each_service_keeps_its_own_number_of_days(
     deleted = expire_records(database, config, NOW)
 
     assert deleted == {"web": 1, "worker": 1, "none": 2}
-    with database.session() as session:
-        left = set(session.scalars(select(LogRecord.message)))
+    left = {row.message for row in all_stored(database)}
     assert left == {"web recent", "worker kept long", "errors recent"}
     assert counter("loom_logs_records_expired_total", service="web") - before == 1
     assert expire_records(database, config, NOW) == {"web": 0, "worker": 0, "none": 0}

@@ -7,13 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+from conftest import all_stored
 from loguru import logger
 from prometheus_client import REGISTRY
-from sqlalchemy import func, select
 
 from loom_common.db import Database
 from loom_common.log_records import record_to_dict
-from loom_logs.models import LogRecord
 from loom_logs.store import store_records
 
 RecordFactory = Callable[..., dict[str, Any]]
@@ -28,8 +27,7 @@ def _stored() -> float:
 
 
 def _messages(database: Database) -> list[str]:
-    with database.session() as session:
-        return list(session.scalars(select(LogRecord.message).order_by(LogRecord.id)))
+    return [row.message for row in all_stored(database)]
 
 
 def test_bad_records_are_rejected_alone_and_counted(
@@ -110,7 +108,7 @@ def test_values_are_normalised(database: Database, make_record: RecordFactory) -
     ]
     with database.session() as session:
         store_records(session, records)
-        rows = {row.message: row for row in session.scalars(select(LogRecord))}
+    rows = {row.message: row for row in all_stored(database)}
 
     assert rows["naive"].time.isoformat() == "2030-01-01T12:00:00+00:00"
     assert (rows["naive"].level, rows["naive"].level_no) == ("WARNING", 30)
@@ -142,11 +140,7 @@ def test_a_multiline_exception_stays_one_record(
 
     store(captured)
 
-    with database.session() as session:
-        rows = list(session.scalars(select(LogRecord)))
-        count = session.scalar(select(func.count()).select_from(LogRecord))
-    assert count == 1
-    (row,) = rows
+    (row,) = all_stored(database)
     assert row.message == "it broke\nwhile doing work"
     assert row.level == "ERROR"
     assert row.exception is not None

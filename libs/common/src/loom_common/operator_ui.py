@@ -5,7 +5,9 @@ cookie carries them from page to page. Every page form is CSRF-protected (Flask-
 the bearer-token API and the ingest endpoints are not, since no browser session reaches them.
 
 A service wires it with :func:`init_operator_ui` and marks its pages with :func:`page`;
-its templates extend ``loom_operator/base.html``.
+its templates extend ``loom_operator/base.html``. Every HTML response gets a
+Content-Security-Policy: the pages show data that services and clients sent (log lines,
+events), escaped by the templates; the policy stops whatever might slip through from running.
 """
 
 from __future__ import annotations
@@ -74,10 +76,23 @@ def page(view: View) -> View:
     return guarded  # type: ignore[return-value]
 
 
-def init_operator_ui(app: Flask, settings: Settings, *, title: str, home_endpoint: str) -> None:
-    """Sessions, sign-in/out pages and CSRF for a service's operator pages.
+def content_security_policy(*, own_scripts: bool) -> str:
+    """Scripts from the service itself only when its pages have some, never inline ones."""
+    scripts = "'self'" if own_scripts else "'none'"
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
 
-    The app must have been made with ``init_app(..., sessions=True)``.
+
+def init_operator_ui(
+    app: Flask, settings: Settings, *, title: str, home_endpoint: str, own_scripts: bool = False
+) -> None:
+    """Sessions, sign-in/out pages, CSRF and the Content-Security-Policy of a service's pages.
+
+    The app must have been made with ``init_app(..., sessions=True)``. ``own_scripts``: the
+    pages load scripts from the service's static files.
     """
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -95,6 +110,14 @@ def init_operator_ui(app: Flask, settings: Settings, *, title: str, home_endpoin
     app.register_blueprint(blueprint)
     app.before_request(_check_csrf)
     app.context_processor(lambda: {"ui_title": title, "ui_home": home_endpoint})
+    policy = content_security_policy(own_scripts=own_scripts)
+
+    def add_policy(response: BaseResponse) -> BaseResponse:
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", policy)
+        return response
+
+    app.after_request(add_policy)
 
 
 def _check_csrf() -> None:

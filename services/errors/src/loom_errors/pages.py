@@ -1,11 +1,10 @@
 """The operator pages (issues, one issue, projects) behind the shared sign-in, and what they
-have in common: CSRF refusals counted, a Content-Security-Policy, the link to the logs service."""
+have in common: CSRF refusals counted and the link to the logs service."""
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_wtf.csrf import CSRFError
-from werkzeug.wrappers import Response as BaseResponse
 
 from loom_common.operator_ui import init_operator_ui
 from loom_common.settings import Settings
@@ -13,14 +12,6 @@ from loom_errors import page_format
 from loom_errors.issue_pages import issue_pages
 from loom_errors.page_refusals import refuse
 from loom_errors.project_pages import project_pages
-
-# Event data is escaped by the templates; this stops whatever might slip through from running.
-# The pages need no script at all.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'none'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -31,14 +22,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.register_blueprint(issue_pages)
     app.register_blueprint(project_pages)
     app.register_error_handler(CSRFError, _csrf_refused)
-    app.after_request(_forbid_scripts_on_pages)
 
 
 def _csrf_refused(error: CSRFError) -> tuple[str, int]:
     return refuse("csrf", 400, f"{error.description} Reload the page and try again.")
-
-
-def _forbid_scripts_on_pages(response: BaseResponse) -> BaseResponse:
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    return response

@@ -14,7 +14,7 @@ from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import spec
 from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
 from loom_logs.levels import LEVEL_NUMBERS
-from loom_logs.models import LogRecord
+from loom_logs.models import LogRow
 from loom_logs.schemas import (
     ContextQuery,
     DeleteResult,
@@ -27,12 +27,12 @@ from loom_logs.schemas import (
     LogPage,
     LogSearchQuery,
 )
-from loom_logs.search import LogFilter, filter_conditions, search_records
+from loom_logs.search import LogFilter, filter_conditions, search_records, tables_for
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
 
-def log_item(record: LogRecord) -> LogItem:
+def log_item(record: LogRow) -> LogItem:
     return LogItem(
         id=record.id,
         time=record.time,
@@ -119,8 +119,10 @@ def delete_logs(query: LogFilterQuery) -> DeleteResult:
         raise ApiError(403, "only the operator token may delete log records")
     if not query.has_filters():
         raise ApiError(400, "refusing to delete everything: give at least one filter")
+    wanted = log_filter(query)
+    deleted = 0
     with current_database().session() as session:
-        statement = delete(LogRecord).where(*filter_conditions(session, log_filter(query)))
-        result = session.execute(statement, execution_options={"synchronize_session": False})
-        deleted = result.rowcount  # type: ignore[attr-defined]
+        for table in tables_for(session, wanted):
+            statement = delete(table).where(*filter_conditions(session, table, wanted))
+            deleted += session.execute(statement).rowcount  # type: ignore[attr-defined]
     return DeleteResult(deleted=deleted)

@@ -3,20 +3,41 @@
 The value is compared as text, so ``order.id=7`` finds ``{"order.id": 7}`` and ``{"order.id":
 "7"}`` alike. Names are checked by the API (letters, digits, ``_ . -``), and quoted in the JSON
 path so a dotted name is one key (nested extras are stored flattened to dotted names).
-On PostgreSQL the text column is cast to jsonb: a scan, fine beside the other filters, which
-narrow first.
+On PostgreSQL ``fields`` is ``jsonb`` with a GIN index (``jsonb_path_ops``), which answers
+containment (``@>``): the value is looked for as a string and, when it reads as a JSON number,
+boolean or null, as that too.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, String, cast, func
-from sqlalchemy.dialects.postgresql import JSONB
+from typing import Any
 
-from loom_logs.models import LogRecord
+import orjson
+from sqlalchemy import ColumnElement, String, Table, cast, func, literal, or_
+
+from loom_logs.models import CastOnPostgresql
 
 
-def field_equals(name: str, value: str, dialect: str) -> ColumnElement[bool]:
+def _as_json_values(value: str) -> list[Any]:
+    candidates: list[Any] = [value]
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return candidates
+    if parsed is None or isinstance(parsed, bool | int | float):
+        candidates.append(parsed)
+    return candidates
+
+
+def field_equals(table: Table, name: str, value: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "sqlite":
-        extracted = func.json_extract(LogRecord.fields, f'$."{name}"')
+        extracted = func.json_extract(table.c.fields, f'$."{name}"')
         return cast(extracted, String) == value
-    return cast(LogRecord.fields, JSONB)[name].astext == value
+    return or_(
+        *(
+            table.c.fields.op("@>", is_comparison=True)(
+                CastOnPostgresql(literal(orjson.dumps({name: candidate}).decode()), "jsonb")
+            )
+            for candidate in _as_json_values(value)
+        )
+    )

@@ -8,13 +8,13 @@ that hold nothing are filled in with zero, so the chart has no holes.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Integer, cast, func, select
+from sqlalchemy import ColumnElement, Integer, Table, cast, func, select
 from sqlalchemy.orm import Session
 
-from loom_logs.models import LogRecord
-from loom_logs.search import LogFilter, filter_conditions
+from loom_logs.search import LogFilter, filter_conditions, tables_for
 
 MAX_BUCKETS = 5_000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -29,10 +29,10 @@ def interval_seconds(interval: str) -> int:
     return int(interval[:-1]) * _UNITS[interval[-1]]
 
 
-def _epoch_seconds(dialect: str) -> ColumnElement[int]:
+def _epoch_seconds(table: Table, dialect: str) -> ColumnElement[int]:
     if dialect == "sqlite":
-        return cast(func.strftime("%s", LogRecord.time), Integer)
-    return cast(func.floor(func.extract("epoch", LogRecord.time)), Integer)
+        return cast(func.strftime("%s", table.c.time), Integer)
+    return cast(func.floor(func.extract("epoch", table.c.time)), Integer)
 
 
 def _bucket_of(seconds: float | None, width: int) -> int | None:
@@ -41,15 +41,18 @@ def _bucket_of(seconds: float | None, width: int) -> int | None:
 
 def count_per_bucket(session: Session, wanted: LogFilter, width: int) -> list[tuple[datetime, int]]:
     """``(bucket start, count)`` oldest first; raises TooManyBuckets past MAX_BUCKETS."""
-    epoch = _epoch_seconds(session.get_bind().dialect.name)
-    bucket = ((epoch // width) * width).label("bucket")  # integer division on both databases
-    statement = (
-        select(bucket, func.count())
-        .where(*filter_conditions(session, wanted))
-        .group_by(bucket)
-        .order_by(bucket)
-    )
-    counts = {int(start): count for start, count in session.execute(statement)}
+    dialect = session.get_bind().dialect.name
+    counts: Counter[int] = Counter()
+    for table in tables_for(session, wanted):
+        epoch = _epoch_seconds(table, dialect)
+        bucket = ((epoch // width) * width).label("bucket")  # integer division on both databases
+        statement = (
+            select(bucket, func.count())
+            .where(*filter_conditions(session, table, wanted))
+            .group_by(bucket)
+        )
+        for start, count in session.execute(statement):
+            counts[int(start)] += count
     first = _bucket_of(wanted.since.timestamp() if wanted.since else None, width)
     # until is exclusive: the last bucket is the one holding the moment just before it
     last = _bucket_of(math.ceil(wanted.until.timestamp()) - 1 if wanted.until else None, width)

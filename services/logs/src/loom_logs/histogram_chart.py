@@ -14,8 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from loom_logs.histogram import count_per_bucket
-from loom_logs.models import LogRecord
-from loom_logs.search import LogFilter, filter_conditions
+from loom_logs.search import LogFilter, filter_conditions, tables_for
 
 TARGET_BARS = 60
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
@@ -53,9 +52,15 @@ def bucket_width(span: timedelta) -> int:
 
 
 def _matching_time(session: Session, wanted: LogFilter, newest: bool) -> datetime | None:
-    # One aggregate per query: SQLite answers a lone min() or max() from the time index.
-    aggregate = func.max(LogRecord.time) if newest else func.min(LogRecord.time)
-    return session.scalar(select(aggregate).where(*filter_conditions(session, wanted)))
+    # Days newest first: the newest match is in the first day holding one, the oldest in the last.
+    tables = tables_for(session, wanted)
+    for table in tables if newest else tables[::-1]:
+        # One aggregate per query: SQLite answers a lone min() or max() from the time index.
+        aggregate = func.max(table.c.time) if newest else func.min(table.c.time)
+        found = session.scalar(select(aggregate).where(*filter_conditions(session, table, wanted)))
+        if found is not None:
+            return found
+    return None
 
 
 def histogram_chart(session: Session, wanted: LogFilter) -> Chart | None:

@@ -3,7 +3,7 @@
 FTS5 answers a MATCH with every matching row of the whole table; for common words over a
 million rows that costs hundreds of milliseconds, even when the time range holds a few
 thousand rows. Bounding the FTS5 rowid by the smallest and largest id found in the time range
-(read from the time index) lets FTS5 seek instead. The bounds are exact, not a guess from
+(read from the time index; on SQLite each day has its own index) lets FTS5 seek instead. The bounds are exact, not a guess from
 arrival order: late records (old time, new id) only widen them. Past ``MAX_SCANNED`` rows in
 the range the narrowing is skipped: it would cost more than it saves.
 """
@@ -12,26 +12,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
-
-from loom_logs.models import LogRecord
 
 MAX_SCANNED = 50_000
 
 
 def ids_in_time_range(
-    session: Session, since: datetime | None, until: datetime | None
+    session: Session, table: Table, since: datetime | None, until: datetime | None
 ) -> tuple[int, int] | None:
-    """``(lowest id, highest id)`` of the records in ``[since, until)``; None if not worth it."""
+    """``(lowest id, highest id)`` of ``table``'s records in ``[since, until)``; None if not worth it."""
     if since is None and until is None:
         return None
     conditions = []
     if since is not None:
-        conditions.append(LogRecord.time >= since)
+        conditions.append(table.c.time >= since)
     if until is not None:
-        conditions.append(LogRecord.time < until)
-    in_range = select(LogRecord.id).where(*conditions).limit(MAX_SCANNED + 1).subquery()
+        conditions.append(table.c.time < until)
+    in_range = select(table.c.id).where(*conditions).limit(MAX_SCANNED + 1).subquery()
     lowest, highest, count = session.execute(
         select(func.min(in_range.c.id), func.max(in_range.c.id), func.count())
     ).one()

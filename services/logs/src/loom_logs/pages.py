@@ -16,6 +16,7 @@ from loom_common.settings import Settings
 from loom_logs import page_format
 from loom_logs.api import log_filter, log_item
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
+from loom_logs.errors_lookup import issues_for_request
 from loom_logs.histogram_chart import Bar, histogram_chart
 from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.metrics import PAGE_QUERIES_REFUSED
@@ -25,26 +26,16 @@ from loom_logs.tail_api import tail_stream
 
 pages = Blueprint("pages", __name__)
 REQUEST_LINES_SHOWN = 1000
-# Record data is escaped by the templates; this stops whatever might slip through from running.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 def init_app(app: Flask, settings: Settings) -> None:
     """The pages, their sign-in (``init_app(..., sessions=True)`` must come first)."""
     app.config["LOOM_LOGS_ERRORS_URL"] = settings.service_url("errors")
-    init_operator_ui(app, settings, title="Logs", home_endpoint="pages.search")
+    app.config["LOOM_LOGS_ERRORS_TOKEN"] = settings.api_token.get_secret_value()
+    # Live tail's page script is the service's own (static/), so scripts from 'self' run.
+    init_operator_ui(app, settings, title="Logs", home_endpoint="pages.search", own_scripts=True)
     page_format.init_app(app)
     app.register_blueprint(pages)
-
-
-@pages.after_request
-def _forbid_inline_scripts(response: BaseResponse) -> BaseResponse:
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    return response
 
 
 def _refused(reason: str, problems: dict[str, str], status: int) -> tuple[str, int]:
@@ -115,12 +106,16 @@ def request_lines(request_id: str) -> str:
         found = search_records(session, LogFilter(request_id=request_id), limit=REQUEST_LINES_SHOWN)
         items = [log_item(record) for record in reversed(found.records)]
     errors_url = current_app.config["LOOM_LOGS_ERRORS_URL"]
+    issues = issues_for_request(
+        errors_url, current_app.config["LOOM_LOGS_ERRORS_TOKEN"], request_id
+    )
     return render_template(
         "logs/request.html",
         request_id=request_id,
         items=items,
         services=sorted({item.service or "(none)" for item in items}),
         truncated=found.next_position is not None,
+        issues=issues,
         errors_url=f"{errors_url}/?{query_string([], request_id=request_id)}",
         search_url=url_for("pages.search") + "?" + query_string([], request_id=request_id),
     )

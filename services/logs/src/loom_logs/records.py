@@ -83,7 +83,7 @@ def _reason(error: ValidationError) -> str:
 
 
 def parse_record(raw: object) -> dict[str, Any]:
-    """The column values of :class:`loom_logs.models.LogRecord` for one incoming record.
+    """The column values (:func:`loom_logs.models.log_columns`) of one incoming record.
 
     Raises :class:`RecordRejected` when the record cannot be stored.
     """

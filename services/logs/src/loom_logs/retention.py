@@ -1,12 +1,14 @@
-"""Retention: records older than their service's retention are deleted, in short batches.
+"""Retention: records older than their service's retention go, whole days at a time where possible.
 
 ``python -m loom_logs.retention`` runs a pass every ``LOOM_LOGS_RETENTION_INTERVAL`` seconds
-(``--once`` for one pass, from cron). Each batch is its own transaction, so the consumer's
-inserts wait at most one batch for SQLite's write lock. Days: ``LOOM_LOGS_RETENTION_DAYS``
-for every service, or ``LOOM_LOGS_RETENTION_BY_SERVICE`` ("web=7,worker=30") for some.
+(``--once`` for one pass, from cron). Days: ``LOOM_LOGS_RETENTION_DAYS`` for every service, or
+``LOOM_LOGS_RETENTION_BY_SERVICE`` ("web=7,worker=30") for some.
 
-The table is not partitioned by day yet: this deletes rows (by the time index), it does not
-drop whole days.
+A day whose every record is past the longest retention is dropped whole (its table or
+partition, see :mod:`loom_logs.partitions`): no row-by-row delete, the space reused at once.
+Services kept for less than the longest are then trimmed within the days that remain, in
+short batches, each its own transaction, so the consumer's inserts wait at most one batch for
+SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -14,51 +16,88 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
 
 from loguru import logger
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, Table, delete, or_, select
 
 from loom_common.db import Database, utcnow
 from loom_common.runtime import init_process
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.metrics import RECORDS_EXPIRED
-from loom_logs.models import LogRecord
+from loom_logs.partitions import drop_day, existing_days, tables_between
 
 BATCH = 5_000
-OTHERS = "none"
+OTHERS = "none"  # the metric label of services without a retention of their own
+
+Condition = Callable[[Table], ColumnElement[bool]]
 
 
-def _delete_in_batches(database: Database, condition: ColumnElement[bool]) -> int:
+def _of_service(service: str) -> Condition:
+    return lambda table: table.c.service == service
+
+
+def _of_none_of(services: list[str]) -> Condition:
+    return lambda table: or_(table.c.service.is_(None), table.c.service.not_in(services))
+
+
+def _delete_in_batches(database: Database, cutoff: datetime, which: Condition) -> int:
+    """Delete the records of ``which`` timed before ``cutoff``; how many went."""
     deleted = 0
-    while True:
+    with database.session() as session:
+        tables = tables_between(session, until=cutoff)
+    for table in tables:
+        condition = which(table) & (table.c.time < cutoff)
+        while True:
+            with database.session() as session:
+                batch = select(table.c.id).where(condition).limit(BATCH)
+                result = session.execute(delete(table).where(table.c.id.in_(batch)))
+                count: int = result.rowcount  # type: ignore[attr-defined]
+            deleted += count
+            if count < BATCH:
+                break
+    return deleted
+
+
+def _drop_whole_days(
+    database: Database, cutoff: datetime, label: Callable[[str | None], str]
+) -> dict[str, int]:
+    """Drop every day that ends at or before ``cutoff``; the records dropped, by label."""
+    dropped: dict[str, int] = {}
+    with database.session() as session:
+        days = [
+            day
+            for day in existing_days(session)
+            if datetime.combine(day + timedelta(days=1), time(), UTC) <= cutoff
+        ]
+    for day in days:
         with database.session() as session:
-            batch = select(LogRecord.id).where(condition).limit(BATCH)
-            result = session.execute(
-                delete(LogRecord).where(LogRecord.id.in_(batch)),
-                execution_options={"synchronize_session": False},
-            )
-            count: int = result.rowcount  # type: ignore[attr-defined]
-        deleted += count
-        if count < BATCH:
-            return deleted
-
-
-def _older_than(which: ColumnElement[bool], cutoff: datetime) -> ColumnElement[bool]:
-    return which & (LogRecord.time < cutoff)
+            held = drop_day(session, day)
+        for service, count in held.items():
+            dropped[label(service)] = dropped.get(label(service), 0) + count
+        logger.info("retention dropped the log records of {} ({} records)", day, held.total())
+    return dropped
 
 
 def expire_records(database: Database, config: LogsConfig, now: datetime) -> dict[str, int]:
-    """Delete what is past retention; how many records went, by service."""
+    """Delete what is past retention; how many records went, by service (``none``: the rest)."""
     per_service = config.retention_per_service
-    deleted: dict[str, int] = {}
+    longest = max([config.retention_days, *per_service.values()])
+
+    def label(service: str | None) -> str:
+        return service if service is not None and service in per_service else OTHERS
+
+    deleted = dict.fromkeys([*per_service, OTHERS], 0)
+    for key, count in _drop_whole_days(database, now - timedelta(days=longest), label).items():
+        deleted[key] += count
     for service, days in per_service.items():
-        old = _older_than(LogRecord.service == service, now - timedelta(days=days))
-        deleted[service] = _delete_in_batches(database, old)
-    others = or_(LogRecord.service.is_(None), LogRecord.service.not_in(list(per_service)))
-    deleted[OTHERS] = _delete_in_batches(
-        database, _older_than(others, now - timedelta(days=config.retention_days))
-    )
+        if days < longest:
+            cutoff = now - timedelta(days=days)
+            deleted[service] += _delete_in_batches(database, cutoff, _of_service(service))
+    if config.retention_days < longest:
+        cutoff = now - timedelta(days=config.retention_days)
+        deleted[OTHERS] += _delete_in_batches(database, cutoff, _of_none_of(list(per_service)))
     for service, count in deleted.items():
         if count:
             RECORDS_EXPIRED.labels(service=service).inc(count)

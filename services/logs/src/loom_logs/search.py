@@ -1,4 +1,9 @@
-"""Finding stored records: filters, newest first, one page at a time (keyset pagination)."""
+"""Finding stored records: filters, newest first, one page at a time (keyset pagination).
+
+The conditions are built for one table (a day on SQLite, the partitioned parent on PostgreSQL,
+see :mod:`loom_logs.partitions`); a search walks the tables newest day first and stops when the
+page is full, so a search for recent lines opens only the recent days.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from loom_logs.cursors import Position
 from loom_logs.field_search import field_equals
 from loom_logs.id_bounds import ids_in_time_range
-from loom_logs.models import LogRecord
+from loom_logs.models import LogRow
+from loom_logs.partitions import tables_between
 from loom_logs.text_search import message_matches
 
 
@@ -42,54 +48,70 @@ class LogFilter:
 
 @dataclass(frozen=True)
 class Page:
-    records: list[LogRecord]
+    records: list[LogRow]
     next_position: Position | None  # None on the last page
 
 
-def filter_conditions(session: Session, wanted: LogFilter) -> list[ColumnElement[bool]]:
-    """WHERE clauses for ``wanted`` on the session's database."""
+def filter_conditions(
+    session: Session, table: Table, wanted: LogFilter
+) -> list[ColumnElement[bool]]:
+    """WHERE clauses for ``wanted`` on ``table`` of the session's database."""
+    columns = table.c
     conditions: list[ColumnElement[bool]] = []
     if wanted.services:
-        conditions.append(LogRecord.service.in_(list(wanted.services)))
+        conditions.append(columns.service.in_(list(wanted.services)))
     if wanted.min_level_no is not None:
-        conditions.append(LogRecord.level_no >= wanted.min_level_no)
+        conditions.append(columns.level_no >= wanted.min_level_no)
     if wanted.request_id is not None:
-        conditions.append(LogRecord.request_id == wanted.request_id)
+        conditions.append(columns.request_id == wanted.request_id)
     if wanted.since is not None:
-        conditions.append(LogRecord.time >= wanted.since)
+        conditions.append(columns.time >= wanted.since)
     if wanted.until is not None:
-        conditions.append(LogRecord.time < wanted.until)
+        conditions.append(columns.time < wanted.until)
     dialect = session.get_bind().dialect.name
     if wanted.text:
         bounds = None
         if dialect == "sqlite":
-            bounds = ids_in_time_range(session, wanted.since, wanted.until)
-        matches = message_matches(wanted.text, dialect, bounds)
+            bounds = ids_in_time_range(session, table, wanted.since, wanted.until)
+        matches = message_matches(table, wanted.text, dialect, bounds)
         if matches is not None:
             conditions.append(matches)
-    conditions.extend(field_equals(name, value, dialect) for name, value in wanted.fields)
+    conditions.extend(field_equals(table, name, value, dialect) for name, value in wanted.fields)
     return conditions
+
+
+def tables_for(session: Session, wanted: LogFilter, until: datetime | None = None) -> list[Table]:
+    """The tables that can hold matches of ``wanted`` (timed before ``until`` too), newest first."""
+    latest = min((moment for moment in (wanted.until, until) if moment), default=None)
+    return tables_between(session, wanted.since, latest)
+
+
+def _before(table: Table, position: Position) -> ColumnElement[bool]:
+    columns = table.c
+    return or_(
+        columns.time < position.time,
+        and_(columns.time == position.time, columns.id < position.id),
+    )
 
 
 def search_records(
     session: Session, wanted: LogFilter, *, limit: int, after: Position | None = None
 ) -> Page:
     """Up to ``limit`` records matching ``wanted``, newest first (ties by id), after ``after``."""
-    conditions = filter_conditions(session, wanted)
-    if after is not None:
-        conditions.append(
-            or_(
-                LogRecord.time < after.time,
-                and_(LogRecord.time == after.time, LogRecord.id < after.id),
-            )
+    records: list[LogRow] = []
+    for table in tables_for(session, wanted, after.time if after else None):
+        conditions = filter_conditions(session, table, wanted)
+        if after is not None:
+            conditions.append(_before(table, after))
+        statement = (
+            select(table)
+            .where(*conditions)
+            .order_by(table.c.time.desc(), table.c.id.desc())
+            .limit(limit + 1 - len(records))
         )
-    statement = (
-        select(LogRecord)
-        .where(*conditions)
-        .order_by(LogRecord.time.desc(), LogRecord.id.desc())
-        .limit(limit + 1)
-    )
-    records = list(session.scalars(statement))
+        records.extend(session.execute(statement))
+        if len(records) > limit:
+            break
     if len(records) <= limit:
         return Page(records=records, next_position=None)
     last = records[limit - 1]

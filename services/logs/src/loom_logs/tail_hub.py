@@ -2,7 +2,9 @@
 
 Records are stored by the consumer process, so a worker learns of new ones by asking the
 database for rows with an id past the last it saw, every ``interval`` seconds while anyone
-is listening. Each new row is encoded once and offered to every subscriber whose filter it
+is listening. Ids grow within a day's table (SQLite) or across the partitioned table
+(PostgreSQL), so the last id is kept per table, for the days from yesterday on: a line
+stored now with a time older than that is found by search, not shown in live tail. Each new row is encoded once and offered to every subscriber whose filter it
 matches. A subscriber's queue is bounded: a client that cannot keep up loses lines (counted
 in ``loom_logs_tail_dropped_total`` and told to it), never the worker's memory.
 """
@@ -12,19 +14,23 @@ from __future__ import annotations
 import os
 import queue
 import threading
+from datetime import timedelta
 from typing import Any
 
 import orjson
 from loguru import logger
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
 
-from loom_common.db import Database
+from loom_common.db import Database, utcnow
 from loom_logs.api import log_item
 from loom_logs.metrics import TAIL_DROPPED
-from loom_logs.models import LogRecord
+from loom_logs.models import LogRow
+from loom_logs.partitions import tables_between
 from loom_logs.tail_filter import TailFilter, TailRow
 
 MAX_ROWS_PER_POLL = 5_000
+RECENT = timedelta(days=1)  # the days watched: from this long ago on, future days included
 
 
 class Subscription:
@@ -41,7 +47,7 @@ class Subscription:
             TAIL_DROPPED.inc()
 
 
-def _row(record: LogRecord, item: dict[str, Any]) -> TailRow:
+def _row(record: LogRow, item: dict[str, Any]) -> TailRow:
     event = b"id: %d\nevent: log\ndata: %s\n\n" % (record.id, orjson.dumps(item))
     return TailRow(
         id=record.id,
@@ -63,7 +69,7 @@ class TailHub:
         self._subscriptions: set[Subscription] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
-        self._last_id = 0
+        self._last_ids: dict[str, int] = {}  # table name -> the last id offered
         self._thread: threading.Thread | None = None
         self._pid = 0
 
@@ -79,14 +85,21 @@ class TailHub:
             if not self._subscriptions:
                 # Start from what is stored now, in the caller's thread, so that a line
                 # stored right after the client hears "connected" is not skipped.
-                self._last_id = self._newest_id()
+                self._last_ids = self._newest_ids()
             self._subscriptions.add(subscription)
         self._wake.set()
         return subscription
 
-    def _newest_id(self) -> int:
+    @staticmethod
+    def _recent_tables(session: Session) -> list[Table]:
+        return tables_between(session, since=utcnow() - RECENT)[::-1]  # oldest day first
+
+    def _newest_ids(self) -> dict[str, int]:
         with self.database.session() as session:
-            return session.scalar(select(func.max(LogRecord.id))) or 0
+            return {
+                table.name: session.scalar(select(func.max(table.c.id))) or 0
+                for table in self._recent_tables(session)
+            }
 
     def unsubscribe(self, subscription: Subscription) -> None:
         with self._lock:
@@ -114,19 +127,25 @@ class TailHub:
             self._wake.clear()
 
     def _poll(self) -> None:
+        rows: list[TailRow] = []
+        last_ids: dict[str, int] = {}
         with self.database.session() as session:
-            records = list(
-                session.scalars(
-                    select(LogRecord)
-                    .where(LogRecord.id > self._last_id)
-                    .order_by(LogRecord.id)
+            for table in self._recent_tables(session):
+                # A day made since the first subscriber came holds only new lines: from 0.
+                last_id = self._last_ids.get(table.name, 0)
+                records = session.execute(
+                    select(table)
+                    .where(table.c.id > last_id)
+                    .order_by(table.c.id)
                     .limit(MAX_ROWS_PER_POLL)
+                ).all()
+                rows.extend(
+                    _row(record, log_item(record).model_dump(mode="json")) for record in records
                 )
-            )
-            rows = [_row(record, log_item(record).model_dump(mode="json")) for record in records]
+                last_ids[table.name] = records[-1].id if records else last_id
+        self._last_ids = last_ids  # days no longer recent are forgotten
         if not rows:
             return
-        self._last_id = rows[-1].id
         with self._lock:
             subscriptions = list(self._subscriptions)
         for row in rows:

@@ -1,18 +1,18 @@
 """The ``q`` parameter: words and "quoted phrases", every one of which must match the message.
 
-On SQLite the FTS5 index answers (a word matches words that start with it, a phrase matches
-those words in that order); elsewhere, for now, each term is a case-insensitive substring
-match (ILIKE), which needs no index but scans.
+On SQLite the day's FTS5 index answers (a word matches words that start with it, a phrase
+matches those words in that order). On PostgreSQL each term is a case-insensitive substring
+(ILIKE), answered by a pg_trgm GIN index for terms of three characters or more.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, and_, select, text
+from sqlalchemy import ColumnElement, Table, and_, select, text
 from sqlalchemy.sql import column, table
 
-from loom_logs.models import FTS_TABLE, LogRecord
+from loom_logs.partitions import fts_table_name
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -45,9 +45,9 @@ def has_searchable_text(term: str) -> bool:
 
 
 def message_matches(
-    query: str, dialect: str, id_bounds: tuple[int, int] | None = None
+    logs: Table, query: str, dialect: str, id_bounds: tuple[int, int] | None = None
 ) -> ColumnElement[bool] | None:
-    """A WHERE clause for ``q`` on the given dialect, or None when ``q`` holds no terms.
+    """A WHERE clause for ``q`` on ``logs``, or None when ``q`` holds no terms.
 
     ``id_bounds``: on SQLite, the lowest and highest id the rows sought can have (see
     :mod:`loom_logs.id_bounds`), so that the full-text index looks only there.
@@ -59,14 +59,15 @@ def message_matches(
         indexed = [(term, phrase) for term, phrase in terms if has_searchable_text(term)]
         unindexed = [term for term, _ in terms if not has_searchable_text(term)]
         clauses: list[ColumnElement[bool]] = [
-            LogRecord.message.contains(term, autoescape=True) for term in unindexed
+            logs.c.message.contains(term, autoescape=True) for term in unindexed
         ]
         if indexed:
-            fts = table(FTS_TABLE, column("rowid"))
-            match = text(f"{FTS_TABLE} MATCH :fts_query").bindparams(fts_query=fts5_query(indexed))
+            fts_name = fts_table_name(logs)
+            fts = table(fts_name, column("rowid"))
+            match = text(f'"{fts_name}" MATCH :fts_query').bindparams(fts_query=fts5_query(indexed))
             matching = select(fts.c.rowid).where(match)
             if id_bounds is not None:
                 matching = matching.where(fts.c.rowid.between(*id_bounds))
-            clauses.append(LogRecord.id.in_(matching))
+            clauses.append(logs.c.id.in_(matching))
         return and_(*clauses)
-    return and_(*(LogRecord.message.icontains(term, autoescape=True) for term, _ in terms))
+    return and_(*(logs.c.message.icontains(term, autoescape=True) for term, _ in terms))
