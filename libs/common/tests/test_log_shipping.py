@@ -8,6 +8,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from loom_common import log_setup
 from loom_common.broker import LoomRabbitmqBroker
 from loom_common.log_setup import configure_logging
 from loom_common.log_shipping import LogShipper, shipping_paused
+from loom_common.log_spool import LogSpool
 from loom_common.request_context import request_id_var
 from loom_common.runtime import publish_log_batch
 from loom_common.settings import Settings
@@ -269,3 +271,32 @@ def test_records_reach_the_logs_queue_through_the_real_broker(
 
     wait_until(ours, message="the three records in the logs queue")
     assert [record["message"] for record in found] == [f"through rabbit {n}" for n in range(3)]
+
+
+def test_the_shipping_thread_survives_a_failure_outside_publish(
+    ship: Callable[..., tuple[LogShipper, Any]],
+    publish: FakePublish,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    publish.broker_up.clear()
+    shipper, log = ship(publish, batch_size=2, interval=0.05, spool_dir=tmp_path)
+    for number in range(4):
+        log.info("record {}", number)
+    wait_until(lambda: shipper.spooled_bytes > 0, message="the records to be spooled")
+
+    # The spool's file fails to read once (say another process moved it): the thread goes on.
+    real_peek = LogSpool.peek
+    failures = iter([OSError("spool file vanished")])
+
+    def peek_failing_once(spool: LogSpool) -> Any:
+        for failure in failures:
+            raise failure
+        return real_peek(spool)
+
+    monkeypatch.setattr(LogSpool, "peek", peek_failing_once)
+    publish.broker_up.set()
+    wait_until(lambda: len(publish.messages) == 4, timeout=15, message="all records shipped")
+    assert publish.messages == [f"record {number}" for number in range(4)]
+    log.info("after the failure")
+    wait_until(lambda: "after the failure" in publish.messages, message="shipping to go on")

@@ -138,7 +138,12 @@ class LogShipper:
             self._wakeup.wait(wait)
             self._wakeup.clear()
             with self._work_lock:
-                self._ship_or_spool()
+                try:
+                    self._ship_or_spool()
+                except Exception as error:
+                    # The thread must outlive any surprise (a spool file gone, a broker client
+                    # in a bad state), or this process's lines would stop for good: retry later.
+                    self._round_failed(error)
 
     def _current_spool(self) -> LogSpool | None:
         """This process's spool, opened on first use (adopting files of dead processes)."""
@@ -174,6 +179,12 @@ class LogShipper:
         self._backoff = min(max(self._backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
         self._retry_at = time.monotonic() + self._backoff
         self._spool_buffered(spool)
+
+    def _round_failed(self, error: Exception) -> None:
+        logger.opt(exception=error).error("log shipping round failed, retrying: {}", error)
+        self._broker_down = True
+        self._backoff = min(max(self._backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
+        self._retry_at = time.monotonic() + self._backoff
 
     def _publish_batch(self, records: list[dict[str, Any]]) -> bool:
         try:
