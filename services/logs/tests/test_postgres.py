@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, text
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database
+from loom_logs.batches import store_batch_once
 from loom_logs.config import load_logs_config
 from loom_logs.cursors import Position
 from loom_logs.histogram import count_per_bucket
@@ -204,3 +205,14 @@ def test_field_filter_histogram_and_delete_on_postgres(
         logs = parent_table()
         session.execute(delete(logs).where(*filter_conditions(session, logs, LogFilter(text="c"))))
     assert _found(pg, LogFilter()) == ["b", "a"]
+
+
+def test_a_repeated_batch_is_stored_once_on_postgres(
+    pg: Database, make_record: RecordFactory
+) -> None:
+    batch = [make_record(message="once only")]
+    with pg.session() as session:
+        assert store_batch_once(session, batch) is not None
+    with pg.session() as session:
+        assert store_batch_once(session, batch) is None
+    assert _found(pg, LogFilter(text="once")) == ["once only"]

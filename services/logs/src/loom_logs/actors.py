@@ -13,7 +13,7 @@ from loguru import logger
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_logs.store import store_records
+from loom_logs.batches import store_batch_once
 
 settings = init_process("logs")
 database = Database.for_service(settings, "logs")
@@ -23,7 +23,10 @@ database = Database.for_service(settings, "logs")
 # shipped, or storing each batch would send another batch to store, forever.
 @dramatiq.actor(actor_name=LOGS_ACTOR, queue_name=LOGS_QUEUE, ship_logs=False, max_retries=5)
 def ingest(records: list[dict[str, Any]]) -> None:
-    """Store one batch; bad records are rejected alone, a database failure retries the batch."""
+    """Store one batch, once; bad records are rejected alone, a database failure retries it."""
     with database.session() as session:
-        result = store_records(session, records)
-    logger.debug("stored {} log records, rejected {}", result.stored, result.rejected)
+        result = store_batch_once(session, records)
+    if result is None:
+        logger.info("a batch of {} log records was stored before: skipped", len(records))
+    else:
+        logger.debug("stored {} log records, rejected {}", result.stored, result.rejected)

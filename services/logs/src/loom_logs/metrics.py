@@ -35,3 +35,8 @@ PAGE_QUERIES_REFUSED = Counter(
     "Search page and page live-tail requests refused (reason: invalid_filters, invalid_cursor)",
     ["reason"],
 )
+BATCHES_REPEATED = Counter(
+    "loom_logs_batches_repeated_total",
+    "Batches from the logs queue identical to one stored before (a redelivery after a lost "
+    "ack, or a client's retry), not stored again",
+)

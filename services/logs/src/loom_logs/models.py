@@ -8,7 +8,7 @@ A day's records live in ``log_records_YYYYMMDD`` so that retention drops whole d
 - on SQLite each day is a table of its own with its own FTS5 index; queries walk the days.
 
 Both are made by :mod:`loom_logs.partitions` when the first record of a day arrives, not by
-Alembic, so the migrations' metadata (``Base``) holds no table of its own.
+Alembic; the migrations' metadata (``Base``) holds the other tables.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
@@ -42,7 +42,16 @@ LogRow = Row[Any]
 
 
 class Base(DeclarativeBase):
-    """Alembic's metadata: empty, the day tables are made at run time."""
+    """Alembic's metadata: the tables other than the records' (their days are made at run time)."""
+
+
+class StoredBatch(Base):
+    """A batch of the logs queue already stored, by a digest of its content (see batches.py)."""
+
+    __tablename__ = "stored_batches"
+
+    digest: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class CastOnPostgresql(ColumnElement[Any]):

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, Table, delete, or_, select
 
 from loom_common.db import Database, utcnow
 from loom_common.runtime import init_process
+from loom_logs.batches import forget_old_batches
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.metrics import RECORDS_EXPIRED
 from loom_logs.partitions import drop_day, existing_days, tables_between
@@ -116,6 +117,8 @@ def main() -> None:
         signal.signal(signum, lambda *_: stopped.set())
     while not stopped.is_set():
         deleted = expire_records(database, config, utcnow())
+        with database.session() as session:
+            forget_old_batches(session)
         logger.bind(deleted=deleted).info("retention deleted {} log records", sum(deleted.values()))
         if args.once:
             break
