@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from uuid import uuid4
 
-import pytest
 import requests
 from conftest import Stack, broker_stopped
 
@@ -211,17 +210,6 @@ def print_shipping_state(stack: Stack, service: str) -> None:
         print(f"{service} spool:", {f.name: f.stat().st_size for f in spool.iterdir()})
 
 
-# Known bug, not the shipper's: the logs consumer (loom_logs.actors.ingest) commits a batch,
-# then Dramatiq acks it asynchronously on the consumer's connection. When stop_app closes
-# that connection in between, the ack is lost, RabbitMQ redelivers the message after the
-# restart and the batch is inserted again (the store has no idempotency key). Seen in about
-# a third of the runs; each time checked, one whole batch ran twice under one message_id.
-REDELIVERED_BATCH_STORED_AGAIN = (
-    "known bug: a batch whose ack was lost in the restart is redelivered and stored again "
-    "by the logs consumer (no idempotent ingest)"
-)
-
-
 def test_every_access_record_arrives_across_a_broker_restart(stack: Stack) -> None:
     since = datetime.now(UTC) - timedelta(seconds=5)  # the services share this clock
     with Traffic(stack, list(ENDPOINTS)) as traffic:
@@ -238,8 +226,8 @@ def test_every_access_record_arrives_across_a_broker_restart(stack: Stack) -> No
 
     delivery = wait_for_delivery(stack, traffic, since)
     delivery.assert_nothing_lost()
-    if delivery.twice:
-        pytest.xfail(f"{REDELIVERED_BATCH_STORED_AGAIN}: {delivery.stored_twice()}")
+    # A batch whose ack was lost in the restart comes again; the logs service stores it once.
+    assert not delivery.twice, f"stored more than once: {delivery.stored_twice()}"
 
 
 def refuses_connections(stack: Stack, service: str) -> bool:
