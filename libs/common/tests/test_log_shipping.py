@@ -300,3 +300,35 @@ def test_the_shipping_thread_survives_a_failure_outside_publish(
     assert publish.messages == [f"record {number}" for number in range(4)]
     log.info("after the failure")
     wait_until(lambda: "after the failure" in publish.messages, message="shipping to go on")
+
+
+@pytest.mark.parametrize("spooling", [False, True])
+def test_a_batch_whose_confirm_was_lost_is_sent_again_unchanged(
+    ship: Callable[..., tuple[LogShipper, Any]], tmp_path: Path, spooling: bool
+) -> None:
+    taken: list[Batch] = []
+    lose_confirm = threading.Event()
+    lose_confirm.set()
+
+    def publish(records: Batch) -> None:
+        taken.append(list(records))  # the broker has it...
+        if lose_confirm.is_set():
+            lose_confirm.clear()
+            raise ConnectionError("connection lost before the confirm")  # ...the client can't know
+
+    options: dict[str, Any] = {"spool_dir": tmp_path} if spooling else {}
+    _shipper, log = ship(publish, batch_size=10, interval=0.05, **options)
+    for number in range(3):
+        log.info("record {}", number)
+    wait_until(lambda: len(taken) >= 1, message="a first attempt")
+    for number in range(3, 6):  # logged while the first batch is in doubt
+        log.info("record {}", number)
+
+    def sent() -> list[str]:
+        return [record["message"] for batch in taken for record in batch]
+
+    wait_until(lambda: sent().count("record 5") == 1, timeout=15, message="everything sent")
+    # The batch in doubt went again exactly as it was, so the logs service sees a repeat.
+    assert taken[0] == taken[1]
+    assert [record["message"] for record in taken[0]] == ["record 0", "record 1", "record 2"]
+    assert sent()[6:] == [f"record {number}" for number in range(3, 6)]

@@ -65,6 +65,10 @@ class LogShipper:
         self._spool_max_bytes = spool_max_bytes
         self._spool: LogSpool | None = None
         self._buffer: collections.deque[dict[str, Any]] = collections.deque()
+        # A batch whose publish failed: the broker may have taken it all the same (its confirm
+        # lost with the connection). It is sent again, or spooled, whole and unchanged, so
+        # that a repeat is the same batch, which the logs service recognises and stores once.
+        self._in_doubt: list[dict[str, Any]] | None = None
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -99,7 +103,7 @@ class LogShipper:
         return self._thread is None or threading.get_ident() != self._thread.ident
 
     def _append(self, record: dict[str, Any]) -> None:
-        if len(self._buffer) >= self._capacity:
+        if self.pending >= self._capacity:  # the batch in doubt counts: it is held in memory too
             self._dropped.inc()
             return
         self._buffer.append(record)
@@ -111,7 +115,7 @@ class LogShipper:
     @property
     def pending(self) -> int:
         """Records waiting in memory (the spool's are on disk: ``spooled_bytes``)."""
-        return len(self._buffer)
+        return len(self._buffer) + len(self._in_doubt or ())
 
     @property
     def spooled_bytes(self) -> int:
@@ -210,13 +214,15 @@ class LogShipper:
         return True
 
     def _ship_buffered(self) -> bool:
-        """Publish every full or due batch; False when the broker refused one."""
-        while self._buffer:
-            records = list(itertools.islice(self._buffer, 0, self._batch_size))
-            if not self._publish_batch(records):
+        """Publish the batch in doubt, then every full or due batch; False when the broker
+        refused one."""
+        while self._in_doubt is not None or self._buffer:
+            if self._in_doubt is None:
+                count = min(self._batch_size, len(self._buffer))
+                self._in_doubt = [self._buffer.popleft() for _ in range(count)]
+            if not self._publish_batch(self._in_doubt):
                 return False
-            for _ in records:
-                self._buffer.popleft()
+            self._in_doubt = None
             if len(self._buffer) < self._batch_size:
                 return True
         return True
@@ -225,16 +231,23 @@ class LogShipper:
         """Move everything buffered to the spool, in batches; what does not fit is dropped."""
         if spool is None:
             return
+        if self._in_doubt is not None:
+            self._spool_batch(spool, self._in_doubt)
+            self._in_doubt = None
         while self._buffer:
             records = list(itertools.islice(self._buffer, 0, self._batch_size))
-            try:
-                if not spool.append(records):
-                    self._dropped_spool_full.inc(len(records))
-            except OSError as error:
-                logger.opt(exception=False).warning("log spool write failed: {}", error)
-                self._dropped_spool_error.inc(len(records))
+            self._spool_batch(spool, records)
             for _ in records:
                 self._buffer.popleft()
+
+    def _spool_batch(self, spool: LogSpool, records: list[dict[str, Any]]) -> None:
+        """One batch to the spool as one line (replayed as it was); what does not fit is dropped."""
+        try:
+            if not spool.append(records):
+                self._dropped_spool_full.inc(len(records))
+        except OSError as error:
+            logger.opt(exception=False).warning("log spool write failed: {}", error)
+            self._dropped_spool_error.inc(len(records))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Ship what is buffered or spooled now; True if all of it reached the broker within
@@ -257,7 +270,7 @@ class LogShipper:
         return not self._unsent()
 
     def _unsent(self) -> bool:
-        if self._buffer:
+        if self._buffer or self._in_doubt is not None:
             return True
         spool = self._spool
         return spool is not None and spool.pid == current_pid() and spool.has_backlog
@@ -270,7 +283,7 @@ class LogShipper:
         self._wakeup.set()
         if self._work_lock.acquire(timeout=5.0):
             try:
-                spool = self._current_spool() if self._buffer else self._spool
+                spool = self._current_spool() if self._unsent() else self._spool
                 self._spool_buffered(spool)
                 if spool is not None and spool.pid == current_pid():
                     spool.close()
