@@ -32,14 +32,15 @@ _STRETCH_RUN = re.compile(rb"1111111111111+")
 _ASSIGNMENT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]{0,63})=([^&\s;,]+)")
 
 
+# Luhn's value of a digit in a doubled place (doubled, less 9 past 9), by the digit.
+_DOUBLED = tuple(digit * 2 - 9 if digit > 4 else digit * 2 for digit in range(10))
+
+
 def _luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, digit in enumerate(reversed(digits)):
-        value = int(digit)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    # From the right: the last digit as is, the one before it doubled, and so on. int() also
+    # reads other scripts' digits, which the card pattern accepts.
+    doubled = map(_DOUBLED.__getitem__, map(int, digits[-2::-2]))
+    return (sum(map(int, digits[-1::-2])) + sum(doubled)) % 10 == 0
 
 
 def _mask_card(match: re.Match[str]) -> str:
@@ -73,10 +74,27 @@ def _mask_cards(text: str) -> str:
     return "".join(pieces)
 
 
+# Short strings seen to scrub to themselves: the events of one application repeat the same
+# paths, function names and source lines in every stack trace, so most strings are met again.
+# Only unchanged strings are kept (never a secret), and the set is emptied when full.
+_CLEAN: set[str] = set()
+_CLEAN_MAX_LENGTH = 512
+_CLEAN_MAX_SIZE = 20_000
+
+
 def scrub_text(text: str) -> str:
-    if "=" in text:
-        text = _ASSIGNMENT.sub(_mask_assignment, text)
-    return text if len(text) < 13 else _mask_cards(text)
+    if text in _CLEAN:
+        return text
+    scrubbed = text
+    if "=" in scrubbed:
+        scrubbed = _ASSIGNMENT.sub(_mask_assignment, scrubbed)
+    if len(scrubbed) >= 13:
+        scrubbed = _mask_cards(scrubbed)
+    if scrubbed == text and len(text) <= _CLEAN_MAX_LENGTH:
+        if len(_CLEAN) >= _CLEAN_MAX_SIZE:
+            _CLEAN.clear()
+        _CLEAN.add(text)
+    return scrubbed
 
 
 def _mask_assignment(match: re.Match[str]) -> str:
@@ -93,17 +111,27 @@ def _is_secret_pair(value: Any) -> bool:
     )
 
 
+def _scrub_item(item: Any) -> Any:
+    """An item of a list: a ``[name, value]`` pair under a secret name loses its value."""
+    if type(item) is str:  # most items (source lines): skip the pair test
+        return scrub_text(item)
+    return [item[0], FILTERED] if _is_secret_pair(item) else scrub_event(item)
+
+
 def scrub_event(value: Any) -> Any:
     """A copy of ``value`` (an event or any part of it) with its secrets replaced."""
-    if isinstance(value, dict):
+    # Exact types first (what JSON decoding makes, and called per value of every event);
+    # the isinstance tests after them keep subclasses scrubbed the same way.
+    kind = type(value)
+    if kind is str:
+        return scrub_text(value)
+    if kind is dict or isinstance(value, dict):
         return {
             key: FILTERED if isinstance(key, str) and is_secret_key(key) else scrub_event(item)
             for key, item in value.items()
         }
-    if isinstance(value, list | tuple):
-        return [
-            [item[0], FILTERED] if _is_secret_pair(item) else scrub_event(item) for item in value
-        ]
+    if kind is list or isinstance(value, list | tuple):
+        return [_scrub_item(item) for item in value]
     if isinstance(value, str):
         return scrub_text(value)
     return value
