@@ -27,7 +27,7 @@ _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 _CARD_STRETCH = re.compile(r"[\d -]{13,}")
 # ASCII text mapped byte for byte: "1" for a digit, space or dash, "0" for anything else.
 _STRETCH_FLAGS = bytes(49 if chr(byte) in "0123456789 -" else 48 for byte in range(256))
-_STRETCH_RUN = re.compile(rb"1111111111111+")
+_STRETCH_START = b"1" * 13
 # ``name=value`` in query strings, URLs and form bodies; the name is judged by is_secret_key.
 _ASSIGNMENT = re.compile(r"(?<![\w.-])([A-Za-z_][\w.-]{0,63})=([^&\s;,]+)")
 
@@ -64,10 +64,15 @@ def _mask_cards(text: str) -> str:
     flags = text.encode("ascii").translate(_STRETCH_FLAGS)
     pieces: list[str] = []
     done = 0
-    for run in _STRETCH_RUN.finditer(flags):
-        start, end = run.span()
+    # bytes.find, not a regex: about twice as fast where most characters are digits (hex).
+    # The first 13 flags found start a maximal run: one sooner would have been found first.
+    start = flags.find(_STRETCH_START)
+    while start != -1:
+        end = flags.find(b"0", start + 13)
+        end = len(flags) if end == -1 else end
         pieces += [text[done:start], _CARD.sub(_mask_card, text[start:end])]
         done = end
+        start = flags.find(_STRETCH_START, end)
     if not pieces:
         return text
     pieces.append(text[done:])
