@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import redis
 from prometheus_client import REGISTRY
@@ -24,7 +25,15 @@ from loom_errors.batch_writer import BatchWriter, Outcome
 from loom_errors.config import ErrorsConfig
 from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
 from loom_errors.ingest import ingest_batch
-from loom_errors.models import Event, Issue, IssueFacet, IssueMinute, as_utc
+from loom_errors.models import (
+    DEFAULT_PROJECT_ID,
+    Event,
+    Issue,
+    IssueFacet,
+    IssueMinute,
+    Project,
+    as_utc,
+)
 from loom_errors.rate_limit import FileTokenBuckets, RedisTokenBuckets
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -128,6 +137,24 @@ def test_the_cap_on_stored_events_holds_after_a_large_batch(database: Database) 
         assert session.scalar(select(Issue.count)) == 12
         kept = session.scalars(select(Event.event_id).order_by(Event.timestamp)).all()
     assert kept == [events[0]["event_id"]] + [each["event_id"] for each in events[-5:]]
+
+
+def _set_alerts(database: Database, recipients: list[str], threshold: int | None) -> None:
+    with database.session() as session:
+        project = session.get_one(Project, DEFAULT_PROJECT_ID)
+        project.alert_recipients = orjson.dumps(recipients).decode()
+        project.alert_event_threshold = project.alert_threshold_minutes = threshold
+
+
+def test_a_batch_says_which_events_may_alert_by_the_projects_settings(database: Database) -> None:
+    def may_alert(*texts: str) -> list[bool]:
+        return [o.may_alert for o in ingest_batch(database, prepared(*map(event, texts)))]
+
+    assert may_alert("no recipients", "no recipients") == [False, False]
+    _set_alerts(database, ["ops@example.com"], None)
+    assert may_alert("no recipients", "brand new") == [False, True]  # only new issues alert
+    _set_alerts(database, ["ops@example.com"], 5)
+    assert may_alert("no recipients") == [True]  # a threshold may be passed by any event
 
 
 def _issue(issue_id: int) -> Issue:

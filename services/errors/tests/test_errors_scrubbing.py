@@ -66,3 +66,11 @@ def test_numbers_that_are_not_cards_stay() -> None:
     assert scrub_text("phone 0044 20 7946 0958") == "phone 0044 20 7946 0958"
     assert scrub_text("card 5555555555554444") == "card [Filtered]"
     assert scrub_text("author=ada&page=2") == "author=ada&page=2"
+
+
+def test_strings_met_again_scrub_as_the_first_time() -> None:
+    # Strings seen clean are remembered; one with a secret must be masked every time.
+    for _ in range(2):
+        assert scrub_text("  File app.py, line 12") == "  File app.py, line 12"
+        assert scrub_text(f"card {CARD} declined") == "card [Filtered] declined"
+        assert scrub_text("token=abc&page=2") == "token=[Filtered]&page=2"

@@ -32,7 +32,8 @@ class Outcome:
     """An event's outcome, and whether its thread should decide an alert on it.
 
     Alerts are decided once per issue per batch, on its most telling event (a new issue, else
-    a regression, else the latest): the others would only meet the issue's cooldown.
+    a regression, else the latest): the others would only meet the issue's cooldown. None
+    when the project had no recipients as the batch committed.
     """
 
     stored: Stored
@@ -42,7 +43,7 @@ class Outcome:
 def _alerting(outcomes: list[Stored]) -> set[int]:
     chosen: dict[int, int] = {}
     for index, stored in enumerate(outcomes):
-        if stored.duplicate:
+        if stored.duplicate or not stored.may_alert:
             continue
         issue_id = stored.issue.id
         previous = chosen.get(issue_id)

@@ -69,6 +69,9 @@ class Stored:
     new_issue: bool = False
     regression: bool = False
     duplicate: bool = False
+    # False when no alert can follow, by the project's alert settings at commit (no
+    # recipients, or no threshold and nothing new): the consumer skips the alert transaction.
+    may_alert: bool = True
 
 
 @dataclass
@@ -119,6 +122,20 @@ def prepare_event(raw: Any, project_id: int | None = None) -> PreparedEvent:
         request_id=clip(event.tags.get("request_id"), 128),
         payload=orjson.dumps(scrub_event(raw), default=str).decode(),
     )
+
+
+def _alert_rules(recipients: str, threshold: int | None, minutes: int | None) -> str:
+    """What can alert in a project: "none" (no recipients), "threshold" or "new" (new issues
+    and regressions only) - as alerts.alert_on would decide it."""
+    if not orjson.loads(recipients or "[]"):
+        return "none"
+    return "threshold" if threshold is not None and minutes is not None else "new"
+
+
+def _may_alert(rules: str | None, new_issue: bool, regression: bool) -> bool:
+    if rules is None or rules == "threshold":  # unknown: let alert_on decide
+        return True
+    return rules == "new" and (new_issue or regression)
 
 
 def _occurred_at(event: SentryEvent, received_at: datetime) -> datetime:
@@ -450,8 +467,19 @@ def store_batch(
             select(Event.event_id, Event.issue_id).where(Event.event_id.in_(ids))
         )
     }
-    wanted_projects = {prepared.project_id for prepared in batch}
-    projects = set(session.scalars(select(Project.id).where(Project.id.in_(wanted_projects))))
+    wanted_projects = {prepared.project_id for prepared in batch} | {DEFAULT_PROJECT_ID}
+    alerting = {
+        project_id: _alert_rules(recipients, threshold, minutes)
+        for project_id, recipients, threshold, minutes in session.execute(
+            select(
+                Project.id,
+                Project.alert_recipients,
+                Project.alert_event_threshold,
+                Project.alert_threshold_minutes,
+            ).where(Project.id.in_(wanted_projects))
+        )
+    }
+    projects = set(alerting)
 
     fresh: list[_Pending] = []
     duplicate_of: dict[int, str] = {}  # batch index -> event id stored before or earlier
@@ -503,10 +531,12 @@ def store_batch(
     outcomes: dict[int, Stored] = {}
     for pending in fresh:
         new_issue = pending.key in created and first_of_new[pending.key] is pending
+        regression = pending.index in regressions
         outcomes[pending.index] = Stored(
             issues[pending.issue_id],
             new_issue=new_issue,
-            regression=pending.index in regressions,
+            regression=regression,
+            may_alert=_may_alert(alerting.get(pending.project_id), new_issue, regression),
         )
     stored_now = {pending.prepared.event.event_id: pending.issue_id for pending in fresh}
     for index, event_id in duplicate_of.items():
