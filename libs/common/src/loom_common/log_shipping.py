@@ -179,13 +179,15 @@ class LogShipper:
                 "log shipping paused, {}",
                 "spooling to disk" if spool is not None else "buffering in memory",
             )
-        self._broker_down = True
-        self._backoff = min(max(self._backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
-        self._retry_at = time.monotonic() + self._backoff
+        self._back_off()
         self._spool_buffered(spool)
 
     def _round_failed(self, error: Exception) -> None:
         logger.opt(exception=error).error("log shipping round failed, retrying: {}", error)
+        self._back_off()
+
+    def _back_off(self) -> None:
+        """Treat the broker as down; the next try waits twice as long as the last, up to a cap."""
         self._broker_down = True
         self._backoff = min(max(self._backoff * 2, 0.5), _MAX_BACKOFF_SECONDS)
         self._retry_at = time.monotonic() + self._backoff

@@ -124,13 +124,7 @@ def _upgrade_sqlite() -> None:
             ),
             {"first": first_id_of(day), "day": day.isoformat()},
         )
-        connection.execute(  # the next id of the day follows what was copied, never starts at 1
-            sa.text(
-                "INSERT INTO sqlite_sequence(name, seq) SELECT :name, :first WHERE NOT EXISTS "
-                "(SELECT 1 FROM sqlite_sequence WHERE name = :name)"
-            ),
-            {"name": table.name, "first": first_id_of(day)},
-        )
+        # The explicit ids set the day's AUTOINCREMENT counter: its next id follows the copies.
     for statement in (
         f"DROP TRIGGER IF EXISTS {OLD_FTS}_update",
         f"DROP TRIGGER IF EXISTS {OLD_FTS}_delete",

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
 from loom_logs.models import LogRow
 from loom_logs.partitions import table_holding, tables_between
+from loom_logs.search import earlier_than, later_than
 
 MAX_ID = 2**63  # past a BIGINT, PostgreSQL would fail the query instead of finding nothing
 
@@ -43,16 +44,10 @@ def _neighbours(
             break
         columns = table.c
         if earlier:
-            side = or_(
-                columns.time < record.time,
-                and_(columns.time == record.time, columns.id < record.id),
-            )
+            side = earlier_than(table, record.time, record.id)
             order: tuple[ColumnElement[Any], ...] = (columns.time.desc(), columns.id.desc())
         else:
-            side = or_(
-                columns.time > record.time,
-                and_(columns.time == record.time, columns.id > record.id),
-            )
+            side = later_than(table, record.time, record.id)
             order = (columns.time, columns.id)
         statement = (
             select(table)

@@ -3,9 +3,9 @@
 FTS5 answers a MATCH with every matching row of the whole table; for common words over a
 million rows that costs hundreds of milliseconds, even when the time range holds a few
 thousand rows. Bounding the FTS5 rowid by the smallest and largest id found in the time range
-(read from the time index; on SQLite each day has its own index) lets FTS5 seek instead. The bounds are exact, not a guess from
-arrival order: late records (old time, new id) only widen them. Past ``MAX_SCANNED`` rows in
-the range the narrowing is skipped: it would cost more than it saves.
+(read from the day's time index) lets FTS5 seek instead. The bounds are exact, not a guess
+from arrival order: late records (old time, new id) only widen them. Past ``MAX_SCANNED`` rows
+in the range the narrowing is skipped: it would cost more than it saves.
 """
 
 from __future__ import annotations

@@ -86,12 +86,16 @@ def tables_for(session: Session, wanted: LogFilter, until: datetime | None = Non
     return tables_between(session, wanted.since, latest)
 
 
-def _before(table: Table, position: Position) -> ColumnElement[bool]:
+def earlier_than(table: Table, time: datetime, record_id: int) -> ColumnElement[bool]:
+    """Records before ``(time, record_id)`` in the order search and context use."""
     columns = table.c
-    return or_(
-        columns.time < position.time,
-        and_(columns.time == position.time, columns.id < position.id),
-    )
+    return or_(columns.time < time, and_(columns.time == time, columns.id < record_id))
+
+
+def later_than(table: Table, time: datetime, record_id: int) -> ColumnElement[bool]:
+    """Records after ``(time, record_id)`` in the order search and context use."""
+    columns = table.c
+    return or_(columns.time > time, and_(columns.time == time, columns.id > record_id))
 
 
 def search_records(
@@ -102,7 +106,7 @@ def search_records(
     for table in tables_for(session, wanted, after.time if after else None):
         conditions = filter_conditions(session, table, wanted)
         if after is not None:
-            conditions.append(_before(table, after))
+            conditions.append(earlier_than(table, after.time, after.id))
         statement = (
             select(table)
             .where(*conditions)

@@ -62,9 +62,10 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     by_day: dict[date, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_day[utc_day(row["time"])].append(row)
+    on_sqlite = is_sqlite(session)
     for day, day_rows in sorted(by_day.items()):
         table = ensure_day(session, day)
-        if is_sqlite(session):
+        if on_sqlite:
             _insert_on_sqlite(session, table, day_rows)
         else:
             # A Core executemany, not ORM objects: a quarter faster for big batches.

@@ -4,9 +4,10 @@ Records are stored by the consumer process, so a worker learns of new ones by as
 database for rows with an id past the last it saw, every ``interval`` seconds while anyone
 is listening. Ids grow within a day's table (SQLite) or across the partitioned table
 (PostgreSQL), so the last id is kept per table, for the days from yesterday on: a line
-stored now with a time older than that is found by search, not shown in live tail. Each new row is encoded once and offered to every subscriber whose filter it
-matches. A subscriber's queue is bounded: a client that cannot keep up loses lines (counted
-in ``loom_logs_tail_dropped_total`` and told to it), never the worker's memory.
+stored now with a time older than that is found by search, not shown in live tail. Each new
+row is encoded once and offered to every subscriber whose filter it matches. A subscriber's
+queue is bounded: a client that cannot keep up loses lines (counted in
+``loom_logs_tail_dropped_total`` and told to it), never the worker's memory.
 """
 
 from __future__ import annotations
