@@ -209,7 +209,12 @@ def shipped_log_records(metrics_dir: Path) -> tuple[float, float]:
 
 def measure(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     from loom_common.broker import OrjsonEncoder
-    from loom_common.testing import temporary_vhost, wait_until
+    from loom_common.testing import (
+        DEPLOYED_API_TOKEN,
+        DEPLOYED_SECRET_KEY,
+        temporary_vhost,
+        wait_until,
+    )
 
     with (
         temporary_vhost() as bare_url,
@@ -223,6 +228,8 @@ def measure(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         loom_env = {
             **os.environ,
             "LOOM_ENV": "staging",  # production's shape: JSON logs, shipped; errors captured
+            "LOOM_SECRET_KEY": DEPLOYED_SECRET_KEY,
+            "LOOM_API_TOKEN": DEPLOYED_API_TOKEN,
             "LOOM_SERVICE": "worker",
             "LOOM_BROKER_URL": loom_url,
             "LOOM_VAR_DIR": var,

@@ -25,7 +25,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = REPO_ROOT / "infra" / "ansible"
 BIN = Path(sys.executable).parent
 SERVICES = ("web", "worker", "errors", "logs")
-API_TOKEN = "test-operator-token"
+# Staging refuses short secrets: these pass its checks.
+API_TOKEN = "test-operator-token-0123456789abcdef"
+SECRET_KEY = "test-secret-key-0123456789abcdef0123456789"
 
 
 def _alive(pid: int) -> bool:
@@ -142,7 +144,7 @@ class LocalStage:
             "loom_manage_user": False,
             "loom_python": sys.executable,
             "loom_settings_file": str(self.root / "settings.env"),
-            "loom_secrets": {"LOOM_SECRET_KEY": "test-secret-key", "LOOM_API_TOKEN": API_TOKEN},
+            "loom_secrets": {"LOOM_SECRET_KEY": SECRET_KEY, "LOOM_API_TOKEN": API_TOKEN},
             "loom_slot_ports": self.slot_ports,
             "loom_public": {
                 service: {"server_name": "127.0.0.1", "port": port}

@@ -25,7 +25,8 @@ def read(environment: str) -> dict[str, str]:
 
 def dummy_secrets() -> dict[str, str]:
     names = filters.parse_env((ENVIRONMENTS / "secrets.example.env").read_text())
-    return {name: f"dummy-{name.lower().replace('_', '-')}" for name in names}
+    # Long enough for the production checks, and different for every name.
+    return {name: f"dummy-{name.lower().replace('_', '-')}-{name.encode().hex()}" for name in names}
 
 
 def load(environment: str, service: str, **changes: str) -> object:
@@ -70,6 +71,8 @@ def test_production_checks_do_reject_what_they_should() -> None:
         load("production", "web", LOOM_SMTP_URL="smtp://127.0.0.1:1025")
     with pytest.raises(SettingsError, match="LOOM_WEB_DATABASE_URL"):
         load("production", "web", LOOM_WEB_DATABASE_URL="sqlite:///var/web.db")
+    with pytest.raises(SettingsError, match="LOOM_API_TOKEN"):
+        load("staging", "web", LOOM_API_TOKEN="dev-api-token")
 
 
 def test_a_service_gets_only_its_own_database_credentials() -> None:

@@ -9,9 +9,19 @@ import sys
 
 import pytest
 
-from loom_common.settings import DEFAULT_API_TOKEN, DEFAULT_SECRET_KEY, load_settings
+from loom_common.settings import (
+    DEFAULT_API_TOKEN,
+    DEFAULT_BROKER_URL,
+    DEFAULT_SECRET_KEY,
+    MIN_API_TOKEN_LENGTH,
+    MIN_SECRET_KEY_LENGTH,
+    load_settings,
+)
 
 POSTGRES_URL = "postgresql+psycopg://loom@db.internal:5432/loom_web"
+BROKER_URL = "amqp://loom:a-generated-broker-password@rabbitmq-1.internal:5672/loom"
+SECRET_KEY = "6f1d0c2b9a8e7d6c5b4a39281706f5e4d3c2b1a0"
+API_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +32,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _production(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    _deployed(monkeypatch, "production", **variables)
+
+
+def _deployed(monkeypatch: pytest.MonkeyPatch, environment: str, **variables: str) -> None:
     values = {
-        "LOOM_ENV": "production",
-        "LOOM_SECRET_KEY": "a-long-random-production-secret",
-        "LOOM_API_TOKEN": "a-long-random-production-token",
+        "LOOM_ENV": environment,
+        "LOOM_SECRET_KEY": SECRET_KEY,
+        "LOOM_API_TOKEN": API_TOKEN,
+        "LOOM_BROKER_URL": BROKER_URL,
         "LOOM_WEB_DATABASE_URL": POSTGRES_URL,
         "LOOM_SMTP_URL": "smtp+starttls://relay.internal:587",
     }
@@ -42,8 +57,7 @@ def test_defaults_load_in_dev() -> None:
 
 
 def test_variables_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LOOM_ENV", "staging")
-    monkeypatch.setenv("LOOM_WEB_PORT", "9123")
+    _deployed(monkeypatch, "staging", LOOM_WEB_PORT="9123")
     settings = load_settings("web")
     assert settings.env == "staging"
     assert settings.port("web") == 9123
@@ -146,9 +160,69 @@ def test_production_only_checks_its_own_database(monkeypatch: pytest.MonkeyPatch
     assert load_settings("web").env == "production"
 
 
-def test_staging_accepts_sqlite_and_the_defaults() -> None:
-    settings = load_settings("web", env="staging")
-    assert settings.database_url("web").startswith("sqlite")
+def test_staging_accepts_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    _deployed(monkeypatch, "staging", LOOM_WEB_DATABASE_URL="sqlite:////srv/loom/web.db")
+    assert load_settings("web").database_url("web").startswith("sqlite")
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+@pytest.mark.parametrize(
+    ("variable", "value", "why"),
+    [
+        ("LOOM_SECRET_KEY", DEFAULT_SECRET_KEY, "refuses the default secret key"),
+        ("LOOM_API_TOKEN", DEFAULT_API_TOKEN, "refuses the default API token"),
+        ("LOOM_BROKER_URL", DEFAULT_BROKER_URL, "refuses the dev default broker URL"),
+        ("LOOM_SECRET_KEY", "k", f"needs at least {MIN_SECRET_KEY_LENGTH} characters (got 1)"),
+        ("LOOM_SECRET_KEY", "s" * 31, f"needs at least {MIN_SECRET_KEY_LENGTH} characters"),
+        ("LOOM_API_TOKEN", "t", f"needs at least {MIN_API_TOKEN_LENGTH} characters (got 1)"),
+        ("LOOM_API_TOKEN", "t" * 23, f"needs at least {MIN_API_TOKEN_LENGTH} characters"),
+    ],
+)
+def test_deployed_environments_refuse_dev_defaults_and_short_secrets(
+    monkeypatch: pytest.MonkeyPatch, environment: str, variable: str, value: str, why: str
+) -> None:
+    _deployed(monkeypatch, environment, **{variable: value})
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert f"{variable}: {environment} {why}" in str(stopped.value)
+
+
+@pytest.mark.parametrize("environment", ["staging", "production"])
+def test_deployed_environments_refuse_a_secret_key_equal_to_the_token(
+    monkeypatch: pytest.MonkeyPatch, environment: str
+) -> None:
+    _deployed(monkeypatch, environment, LOOM_SECRET_KEY=SECRET_KEY, LOOM_API_TOKEN=SECRET_KEY)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert "LOOM_SECRET_KEY: must differ from LOOM_API_TOKEN" in str(stopped.value)
+    assert SECRET_KEY not in str(stopped.value), "the message must not print the secret"
+
+
+@pytest.mark.parametrize(
+    ("broker_url", "why"),
+    [
+        ("amqp://guest:a-generated-password@rabbitmq-1.internal:5672/loom", "guest user"),
+        ("amqp://rabbitmq-1.internal:5672/loom", "guest user"),  # pika's default: guest
+        ("amqp://loom:guest@rabbitmq-1.internal:5672/loom", "the broker user's password"),
+        ("amqp://loom@rabbitmq-1.internal:5672/loom", "the broker user's password"),
+        (f"{BROKER_URL};amqp://guest:guest@rabbitmq-2.internal:5672/loom", "guest user"),
+    ],
+)
+def test_production_refuses_the_guest_broker_user_and_its_password(
+    monkeypatch: pytest.MonkeyPatch, broker_url: str, why: str
+) -> None:
+    _production(monkeypatch, LOOM_BROKER_URL=broker_url)
+    with pytest.raises(SystemExit) as stopped:
+        load_settings("web")
+    assert "LOOM_BROKER_URL: production" in str(stopped.value)
+    assert why in str(stopped.value)
+    assert "a-generated-password" not in str(stopped.value)
+
+
+def test_staging_and_production_accept_generated_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    for environment in ("staging", "production"):
+        _deployed(monkeypatch, environment)
+        assert load_settings("web").env == environment
 
 
 def test_a_process_with_a_bad_variable_exits_naming_it() -> None:

@@ -16,6 +16,7 @@ from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOB_WELCOME_EMAIL
 from loom_common.db import utcnow
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
+from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY
 from loom_web.app import create_app
 from loom_web.models import ApiToken, LoginSession, PasswordResetToken, User
 
@@ -115,7 +116,11 @@ def test_a_form_without_its_csrf_token_is_refused(
 def test_outside_dev_and_test_the_session_cookie_is_secure(
     make_settings: Callable[..., Settings],
 ) -> None:
-    app = create_app(make_settings("web", env="staging", secret_key="s3cret", api_token="tok"))
+    app = create_app(
+        make_settings(
+            "web", env="staging", secret_key=DEPLOYED_SECRET_KEY, api_token=DEPLOYED_API_TOKEN
+        )
+    )
     try:
         response = app.test_client().get("/login")
         assert "Secure" in response.headers["Set-Cookie"]

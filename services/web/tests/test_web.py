@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
-from loom_common.testing import wait_until
+from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY, wait_until
 from loom_web.app import create_app
 from loom_web.models import GreetingRequest
 
@@ -151,17 +151,17 @@ def test_the_debug_route_fails_with_the_json_500(
 
 def test_there_is_no_debug_route_in_staging(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(
-        "web", env="staging", secret_key="staging-secret-key", api_token="staging-token"
+        "web", env="staging", secret_key=DEPLOYED_SECRET_KEY, api_token=DEPLOYED_API_TOKEN
     )
     app = create_app(settings)
     try:
         response = app.test_client().get(
-            "/api/debug/fail", headers={"Authorization": "Bearer staging-token"}
+            "/api/debug/fail", headers={"Authorization": f"Bearer {DEPLOYED_API_TOKEN}"}
         )
         assert response.status_code == 404
         assert response.json["error"]["code"] == "not_found"
         hello = app.test_client().get(
-            "/api/hello", headers={"Authorization": "Bearer staging-token"}
+            "/api/hello", headers={"Authorization": f"Bearer {DEPLOYED_API_TOKEN}"}
         )
         assert hello.status_code == 200
     finally:

@@ -1,11 +1,14 @@
 """One typed settings object, read from ``LOOM_*`` environment variables.
 
 Every process calls :func:`load_settings` once at start. An invalid value stops the
-process with a message naming the variable, and ``production`` refuses default secrets.
+process with a message naming the variable. ``staging`` and ``production`` refuse the dev
+defaults and weak secrets (see :meth:`Settings._check_deployed`); ``production`` also refuses
+what only fits one machine (the dev SMTP sink, SQLite, RabbitMQ's ``guest`` user).
 """
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote, urlsplit
@@ -18,6 +21,12 @@ from sqlalchemy.exc import ArgumentError
 SERVICES = ("web", "worker", "errors", "logs")
 DEFAULT_SECRET_KEY = "dev-secret-key-change-me"
 DEFAULT_API_TOKEN = "dev-api-token"
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# Deployed secrets are generated (`openssl rand -hex 32` gives 64 characters); these floors
+# refuse a typed-in word. The token is sent by people and scripts, so its floor is lower.
+MIN_SECRET_KEY_LENGTH = 32
+MIN_API_TOKEN_LENGTH = 24
+DEPLOYED_ENVIRONMENTS = ("staging", "production")
 DEFAULT_PORTS = {"web": 8000, "worker": 8001, "errors": 8002, "logs": 8003}
 
 Environment = Literal["dev", "test", "staging", "production"]
@@ -35,7 +44,7 @@ class Settings(BaseSettings):
     release: str = "0.1.0"
     var_dir: Path = Path("var")
 
-    broker_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    broker_url: str = DEFAULT_BROKER_URL
     # RabbitMQ's management API (queue depths); unset means http://<broker host>:15672.
     broker_management_url: str | None = None
     web_database_url: str | None = None
@@ -111,13 +120,46 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _check_deployed(self) -> Settings:
+        """Staging and production hold real data behind these secrets: refuse the public dev
+        defaults, guessable lengths, and one value serving as both key and token (leaking the
+        token, which operators type and scripts send, would then forge sessions too)."""
+        if self.env not in DEPLOYED_ENVIRONMENTS:
+            return self
+        secret_key = self.secret_key.get_secret_value()
+        api_token = self.api_token.get_secret_value()
+        if secret_key == DEFAULT_SECRET_KEY:
+            raise ValueError(f"LOOM_SECRET_KEY: {self.env} refuses the default secret key")
+        if api_token == DEFAULT_API_TOKEN:
+            raise ValueError(f"LOOM_API_TOKEN: {self.env} refuses the default API token")
+        if len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ValueError(
+                f"LOOM_SECRET_KEY: {self.env} needs at least {MIN_SECRET_KEY_LENGTH} characters"
+                f" (got {len(secret_key)}); generate one with `openssl rand -hex 32`"
+            )
+        if len(api_token) < MIN_API_TOKEN_LENGTH:
+            raise ValueError(
+                f"LOOM_API_TOKEN: {self.env} needs at least {MIN_API_TOKEN_LENGTH} characters"
+                f" (got {len(api_token)}); generate one with `openssl rand -hex 32`"
+            )
+        if hmac.compare_digest(secret_key.encode(), api_token.encode()):
+            raise ValueError("LOOM_SECRET_KEY: must differ from LOOM_API_TOKEN")
+        if DEFAULT_BROKER_URL in self.broker_url.split(";"):
+            raise ValueError(f"LOOM_BROKER_URL: {self.env} refuses the dev default broker URL")
+        return self
+
+    @model_validator(mode="after")
     def _check_production(self) -> Settings:
         if self.env != "production":
             return self
-        if self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
-            raise ValueError("LOOM_SECRET_KEY: production refuses the default secret key")
-        if self.api_token.get_secret_value() == DEFAULT_API_TOKEN:
-            raise ValueError("LOOM_API_TOKEN: production refuses the default API token")
+        for url in self.broker_url.split(";"):
+            broker = urlsplit(url)
+            if broker.username in (None, "", "guest"):
+                raise ValueError(
+                    "LOOM_BROKER_URL: production refuses RabbitMQ's guest user; give Loom its own"
+                )
+            if broker.password in (None, "", "guest"):
+                raise ValueError("LOOM_BROKER_URL: production needs the broker user's password")
         if urlsplit(self.smtp_url).port == 1025:
             raise ValueError("LOOM_SMTP_URL: production needs a real SMTP relay, not the dev sink")
         if self.service and self.database_url(self.service).startswith("sqlite"):

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# Secrets strong enough for staging and production settings (tests that run those shapes).
+DEPLOYED_SECRET_KEY = "test-deployed-secret-key-0123456789abcdef"
+DEPLOYED_API_TOKEN = "test-deployed-api-token-0123456789"
+
 
 def wait_until(
     probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.1, message: str = ""
