@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from loom_common.settings import Settings
-from loom_common.testing import free_port
+from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY, free_port
 
 BuildApp = Callable[[Settings], Flask]
 
@@ -165,6 +166,32 @@ def test_readyz_is_503_naming_the_broker_when_it_is_down(
     assert response.is_json
     assert "broker" in response.json["down"]
     assert "broker" in response.json["error"]["message"]
+
+
+def test_readyz_outside_dev_names_what_is_down_without_the_drivers_detail(
+    make_settings: Callable[..., Settings],
+    build_app: BuildApp,
+    log_records: list[dict[str, Any]],
+) -> None:
+    port = free_port()
+    settings = make_settings(
+        "web",
+        migrate=False,
+        env="staging",
+        secret_key=DEPLOYED_SECRET_KEY,
+        api_token=DEPLOYED_API_TOKEN,
+        broker_url=f"amqp://loom:broker-password@127.0.0.1:{port}/loom-internal",
+    )
+
+    response = build_app(settings).test_client().get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json["down"] == {"broker": "unreachable"}
+    assert response.json["error"]["message"] == "not ready: broker is down (unreachable)"
+    assert "AMQP" not in response.get_data(as_text=True)
+    logged = [r["message"] for r in log_records if r["message"].startswith("not ready: broker")]
+    assert logged, "the driver's detail belongs in the log line"
+    assert "unreachable" not in logged[0], logged[0]
 
 
 def test_readyz_is_503_when_the_vhost_does_not_exist(

@@ -57,7 +57,12 @@ def init_app(
     if database is not None:
         checks["database"] = database.ping
         app.extensions["loom_database"] = database
-    health.init_app(app, Readiness(checks), release=settings.release)
+    health.init_app(
+        app,
+        Readiness(checks),
+        release=settings.release,
+        show_details=settings.env in ("dev", "test"),
+    )
 
     @app.get("/metrics")
     def metrics() -> Response:

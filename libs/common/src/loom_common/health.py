@@ -1,4 +1,9 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (it can reach what it depends on)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (it can reach what it depends on).
+
+``/readyz`` is open to all, and a driver's error names internal hosts, ports, users and
+databases: outside dev and test it answers only which dependency is unreachable, and the
+driver's detail goes to the log line, where operators look anyway.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,10 @@ from collections.abc import Callable
 import orjson
 import pika
 from flask import Flask, Response
+from loguru import logger
 
 ReadinessCheck = Callable[[], None]  # raises with a readable reason when not ready
+UNREACHABLE = "unreachable"
 
 
 def broker_check(broker_url: str, timeout: float = 2.0) -> ReadinessCheck:
@@ -51,11 +58,15 @@ class Readiness:
                 check()
             except Exception as error:
                 problems[name] = str(error) or type(error).__name__
+                logger.warning("not ready: {} is down ({})", name, problems[name])
         self._cached = (now, problems)
         return problems
 
 
-def init_app(app: Flask, readiness: Readiness, release: str = "") -> None:
+def init_app(
+    app: Flask, readiness: Readiness, release: str = "", *, show_details: bool = False
+) -> None:
+    """``show_details``: put each check's error in the answer (dev and test only)."""
     # The release tells an operator (and a deploy) which version answers.
     alive = orjson.dumps({"status": "ok", "release": release})
 
@@ -66,6 +77,8 @@ def init_app(app: Flask, readiness: Readiness, release: str = "") -> None:
     @app.get("/readyz")
     def readyz() -> Response:
         problems = readiness.problems()
+        if problems and not show_details:
+            problems = dict.fromkeys(problems, UNREACHABLE)
         if problems:
             message = "not ready: " + "; ".join(
                 f"{name} is down ({why})" for name, why in problems.items()
