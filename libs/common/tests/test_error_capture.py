@@ -15,6 +15,7 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from loom_common.broker import LoomRabbitmqBroker, send
+from loom_common.capture_limits import CaptureLimiter
 from loom_common.contracts import ERRORS_ACTOR
 from loom_common.error_capture import BrokerTransport, init_error_capture
 from loom_common.middleware.error_capture import is_failure_about_itself
@@ -267,3 +268,82 @@ def test_only_a_failure_ingesting_an_ingest_failure_is_about_itself(
     actor_name: str, event: Any, about_itself: bool
 ) -> None:
     assert is_failure_about_itself(_message(actor_name, event)) is about_itself
+
+
+def _dropped(service: str, reason: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "loom_error_events_dropped_total", {"service": service, "reason": reason}
+    )
+    return value or 0.0
+
+
+def flooded_app(build_app: BuildApp, settings: Settings) -> Flask:
+    app = build_app(settings)
+
+    @app.post("/api/crafted/<int:kind>")
+    def crafted(kind: int) -> None:
+        # A distinct exception type per kind: a distinct failure, as far as the limit goes.
+        raise type(f"CraftedError{kind}", (RuntimeError,), {})("crafted")
+
+    return app
+
+
+def test_one_failure_repeated_is_reported_only_a_few_times(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+) -> None:
+    # Refills too slow to matter during the test: exactly the bursts go through.
+    settings, transport = capture(error_repeat_burst=5, error_repeats_per_minute=0.001)
+    client = flooded_app(build_app, settings).test_client()
+    before = _dropped("web", "repeated")
+
+    for _ in range(30):
+        response = client.post("/api/crafted/1", headers=operator_headers)
+        assert response.status_code == 500
+        assert response.json == {"error": HOUSE_500}
+
+    assert _dropped("web", "repeated") - before == 25
+    wait_until(lambda: len(publish.events) == 5, message="the five kept events sent")
+    transport.flush(5)
+    assert len(publish.events) == 5
+
+
+def test_a_flood_of_distinct_failures_is_cut_after_the_burst(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+    operator_headers: dict[str, str],
+) -> None:
+    settings, transport = capture(error_burst=20, error_rate=0.001)
+    client = flooded_app(build_app, settings).test_client()
+    before = _dropped("web", "rate_limited")
+
+    for kind in range(30):
+        response = client.post(f"/api/crafted/{kind}", headers=operator_headers)
+        assert response.status_code == 500
+
+    assert _dropped("web", "rate_limited") - before == 10
+    wait_until(lambda: len(publish.events) == 20, message="the burst of events sent")
+    transport.flush(5)
+    kinds = {event["exception"]["values"][-1]["type"] for event in publish.events}
+    assert kinds == {f"CraftedError{kind}" for kind in range(20)}
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'loom_error_events_dropped_total{reason="rate_limited",service="web"}' in metrics
+
+
+def test_the_limit_refills_over_time() -> None:
+    now = [0.0]
+    limiter = CaptureLimiter(
+        burst=2, rate=1.0, repeat_burst=1, repeat_rate=0.5, clock=lambda: now[0]
+    )
+    failure = {"exception": {"values": [{"type": "KeyError", "stacktrace": {"frames": []}}]}}
+    other = {"message": "disk full"}
+    assert limiter.refusal(failure) is None
+    assert limiter.refusal(failure) == "repeated"
+    assert limiter.refusal(other) is None
+    assert limiter.refusal({"message": "third"}) == "rate_limited"
+    now[0] = 2.0  # one repeat token (0.5/s) and two general tokens are back
+    assert limiter.refusal(failure) is None
+    assert limiter.refusal({"message": "third"}) is None

@@ -1,8 +1,9 @@
 """Uncaught exceptions become Sentry-schema events published to the ``errors`` queue.
 
 sentry-sdk builds the events (exception chain, frames with ``in_app``, secrets scrubbed);
-flask_capture.py and middleware/error_capture.py decide when; :class:`BrokerTransport` replaces its HTTP transport and publishes from a
-background thread, so capture never raises into the caller nor waits on the network.
+flask_capture.py and middleware/error_capture.py decide when; capture_limits.py bounds how
+many one process sends; :class:`BrokerTransport` replaces its HTTP transport and publishes
+from a background thread, so capture never raises into the caller nor waits on the network.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 from sentry_sdk.transport import Transport
 from sentry_sdk.types import Event
 
+from loom_common.capture_limits import CaptureLimiter
 from loom_common.metrics import ERROR_EVENTS_DROPPED, ERROR_EVENTS_SENT
 from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
@@ -102,11 +104,24 @@ class BrokerTransport(Transport):
         self._stopping.set()
 
 
-def _tag_request_id(event: Event, hint: dict[str, Any]) -> Event:
+def _tag_request_id(event: Event) -> Event:
     request_id = request_id_var.get()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id
     return event
+
+
+def _before_send(service: str, limiter: CaptureLimiter) -> Callable[[Event, Any], Event | None]:
+    """Drop (and count) what the limiter refuses, then tag the request id."""
+
+    def before_send(event: Event, hint: Any) -> Event | None:
+        refusal = limiter.refusal(dict(event))
+        if refusal is not None:
+            ERROR_EVENTS_DROPPED.labels(service=service, reason=refusal).inc()
+            return None
+        return _tag_request_id(event)
+
+    return before_send
 
 
 def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTransport | None:
@@ -115,6 +130,12 @@ def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTrans
         return None
     service = settings.service or "loom"
     transport = BrokerTransport(service, publish, capacity=settings.error_buffer)
+    limiter = CaptureLimiter(
+        burst=settings.error_burst,
+        rate=settings.error_rate,
+        repeat_burst=settings.error_repeat_burst,
+        repeat_rate=settings.error_repeats_per_minute / 60,
+    )
     sentry_sdk.init(
         transport=transport,
         environment=settings.env,
@@ -125,7 +146,7 @@ def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTrans
         integrations=[DedupeIntegration(), ExcepthookIntegration()],
         in_app_include=LOOM_PACKAGES,
         event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
-        before_send=_tag_request_id,
+        before_send=_before_send(service, limiter),
         traces_sample_rate=None,
     )
     sentry_sdk.get_global_scope().set_tag("service", service)

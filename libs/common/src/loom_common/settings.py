@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     log_ship_buffer: int = Field(default=20_000, ge=1)
     capture_errors: bool = True
     error_buffer: int = Field(default=1_000, ge=1)
+    # Error events one process may send (capture_limits.py): a burst, then a steady rate;
+    # and the same failure (exception type and raising line) at most this often.
+    error_burst: int = Field(default=20, ge=1)
+    error_rate: float = Field(default=2.0, gt=0)
+    error_repeat_burst: int = Field(default=5, ge=1)
+    error_repeats_per_minute: float = Field(default=2.0, gt=0)
     # Log batches the broker cannot take wait here and are replayed when it returns.
     log_spool_dir: Path | None = None
     log_spool_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
