@@ -13,16 +13,14 @@ from loom_common import flask_app
 from loom_common.openapi import make_spec
 from loom_common.operator_ui import init_operator_ui, page
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
-from loom_common.testing import csrf_token
+from loom_common.testing import check_a_signed_out_cookie_is_refused, csrf_token
 
 PAGE = """{% extends "loom_operator/base.html" %}{% block content %}
 <h1>Issues</h1><form method="post"><input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
 <button>Resolve</button></form>{% endblock %}"""
 
 
-@pytest.fixture
-def client(make_settings: Callable[..., Settings]) -> FlaskClient:
-    settings = make_settings("errors", migrate=False)
+def probe_app(settings: Settings) -> Flask:
     app = Flask("operator-probe")
 
     @app.route("/issues", methods=["GET", "POST"])
@@ -36,7 +34,12 @@ def client(make_settings: Callable[..., Settings]) -> FlaskClient:
 
     flask_app.init_app(app, settings, spec=make_spec("errors"), sessions=True)
     init_operator_ui(app, settings, title="Errors", home_endpoint="issues")
-    return app.test_client()
+    return app
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> FlaskClient:
+    return probe_app(make_settings("errors", migrate=False)).test_client()
 
 
 def _sign_in(client: FlaskClient, token: str, next_path: str = "/issues") -> tuple[int, str]:
@@ -86,3 +89,11 @@ def test_sign_out_ends_the_session(client: FlaskClient) -> None:
     token = csrf_token(client.get("/issues").get_data(as_text=True))
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/issues").status_code == 302
+
+
+def test_with_a_shared_cache_a_signed_out_cookie_is_refused_through_redis(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # Staging and production keep revoked sessions in Redis, seen by every host.
+    settings = make_settings("errors", migrate=False, cache_url="redis://127.0.0.1:6379/0")
+    check_a_signed_out_cookie_is_refused(probe_app(settings), "/issues")

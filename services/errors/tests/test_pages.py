@@ -26,7 +26,17 @@ from werkzeug.serving import make_server
 
 from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
-from loom_common.testing import csrf_token, free_port, sign_in_operator, wait_until
+from loom_common.testing import (
+    DEPLOYED_API_TOKEN,
+    check_a_rotated_token_ends_the_sessions,
+    check_a_session_expires,
+    check_a_signed_out_cookie_is_refused,
+    check_wrong_tokens_are_limited_per_address,
+    csrf_token,
+    free_port,
+    sign_in_operator,
+    wait_until,
+)
 from loom_errors import issue_pages
 from loom_errors.alert_emails import issue_link
 from loom_errors.app import create_app
@@ -154,6 +164,30 @@ def test_every_page_sends_a_stranger_to_sign_in(app: Flask, path: str) -> None:
     response = app.test_client().get(path)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+def test_a_signed_out_operator_cookie_no_longer_works(app: Flask) -> None:
+    check_a_signed_out_cookie_is_refused(app, "/")
+
+
+def test_rotating_the_operator_token_ends_every_operator_session(
+    app: Flask, make_settings: Callable[..., Settings]
+) -> None:
+    rotated = create_app(
+        make_settings("errors", ship_logs=False, capture_errors=False, api_token=DEPLOYED_API_TOKEN)
+    )
+    try:
+        check_a_rotated_token_ends_the_sessions(app, rotated, "/")
+    finally:
+        app_database(rotated).dispose()
+
+
+def test_an_operator_session_ends_after_its_lifetime(app: Flask) -> None:
+    check_a_session_expires(app, "/")
+
+
+def test_wrong_operator_tokens_are_limited_per_address(app: Flask) -> None:
+    check_wrong_tokens_are_limited_per_address(app, "/")
 
 
 def test_a_stranger_cannot_change_a_status(

@@ -10,12 +10,18 @@ from html import unescape
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from loom_common.db import Database
 from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
 from loom_common.testing import (
+    DEPLOYED_API_TOKEN,
+    check_a_rotated_token_ends_the_sessions,
+    check_a_session_expires,
+    check_a_signed_out_cookie_is_refused,
+    check_wrong_tokens_are_limited_per_address,
     sign_in_operator,
     temporary_postgres_database,
     wait_until,
@@ -231,6 +237,28 @@ def test_search_results_link_each_request_id_to_its_page(
     link = re.search(r'class="request-id" href="([^"]+)"', html)
     assert link is not None
     assert shown_messages(page(operator, unescape(link.group(1)))) == ["with id"]
+
+
+def test_a_signed_out_operator_cookie_no_longer_works(app: Flask) -> None:
+    check_a_signed_out_cookie_is_refused(app, "/")
+
+
+def test_rotating_the_operator_token_ends_every_operator_session(
+    app: Flask, make_settings: Callable[..., Settings], logs_config: LogsConfig
+) -> None:
+    rotated = create_app(make_settings("logs", api_token=DEPLOYED_API_TOKEN), logs_config)
+    try:
+        check_a_rotated_token_ends_the_sessions(app, rotated, "/")
+    finally:
+        app_database(rotated).dispose()
+
+
+def test_an_operator_session_ends_after_its_lifetime(app: Flask) -> None:
+    check_a_session_expires(app, "/")
+
+
+def test_wrong_operator_tokens_are_limited_per_address(app: Flask) -> None:
+    check_wrong_tokens_are_limited_per_address(app, "/")
 
 
 def test_the_page_tail_refuses_bad_filters_with_json(operator: FlaskClient) -> None:

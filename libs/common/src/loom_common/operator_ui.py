@@ -1,7 +1,9 @@
 """Sign-in for the operator pages of the errors and logs services.
 
 Operators sign in with the operator token (``LOOM_API_TOKEN``) once; a signed session
-cookie carries them from page to page. Every page form is CSRF-protected (Flask-WTF);
+cookie carries them from page to page until they sign out, the token changes or the
+session's lifetime (``LOOM_OPERATOR_SESSION_HOURS``) ends (operator_sessions.py). Wrong
+tokens are limited per client address (sign_in_limits.py). Every page form is CSRF-protected (Flask-WTF);
 the bearer-token API and the ingest endpoints are not, since no browser session reaches them.
 
 A service wires it with :func:`init_operator_ui` and marks its pages with :func:`page`;
@@ -36,7 +38,9 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
+from loom_common.operator_sessions import OperatorSessions, revocation_store
 from loom_common.settings import Settings
+from loom_common.sign_in_limits import DEFAULT_LIMIT, SignInLimiter
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -54,9 +58,10 @@ csrf = CSRFProtect()
 
 
 class Operator(UserMixin):
-    """The one kind of user of the operator pages."""
+    """The one kind of user of the operator pages, known by the id of its session."""
 
-    id = "operator"
+    def __init__(self, session_id: str) -> None:
+        self.id = session_id
 
 
 class SignInForm(FlaskForm):
@@ -105,8 +110,22 @@ def init_operator_ui(
         LOOM_UI_HOME=home_endpoint,
     )
     csrf.init_app(app)
+    sessions = OperatorSessions(
+        revocation_store(settings),
+        secret_key=settings.secret_key.get_secret_value(),
+        token=settings.api_token.get_secret_value(),
+        lifetime_seconds=settings.operator_session_hours * 3600,
+    )
+    app.extensions["loom_operator_sessions"] = sessions
+    app.extensions["loom_operator_sign_in_limiter"] = SignInLimiter(
+        f"loom-{settings.service or 'operator'}-operator-sign-in",
+        settings.cache_url,
+        app.config.get("LOOM_OPERATOR_SIGN_IN_LIMIT", DEFAULT_LIMIT),
+    )
     login_manager = LoginManager(app)
-    login_manager.user_loader(lambda user_id: Operator() if user_id == Operator.id else None)
+    login_manager.user_loader(
+        lambda user_id: Operator(user_id) if user_id == sessions.current() else None
+    )
     app.register_blueprint(blueprint)
     app.before_request(_check_csrf)
     app.context_processor(lambda: {"ui_title": title, "ui_home": home_endpoint})
@@ -139,18 +158,38 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _operator_sessions() -> OperatorSessions:
+    sessions: OperatorSessions = current_app.extensions["loom_operator_sessions"]
+    return sessions
+
+
+def _too_many_attempts(form: SignInForm, retry_after: int) -> BaseResponse:
+    OPERATOR_SIGN_INS.labels("rate_limited").inc()
+    flash(f"Too many wrong tokens from your address; try again in {retry_after} seconds.", "error")
+    page = render_template("loom_operator/login.html", form=form)
+    return BaseResponse(
+        page, status=429, headers={"Retry-After": str(retry_after)}, mimetype="text/html"
+    )
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def sign_in() -> str | BaseResponse:
     form = SignInForm()
+    limiter: SignInLimiter = current_app.extensions["loom_operator_sign_in_limiter"]
+    address = request.remote_addr or ""
     if request.method == "POST":
         csrf.protect()
+        retry_after = limiter.retry_after(address)
+        if retry_after:
+            return _too_many_attempts(form, retry_after)
     if form.validate_on_submit():
         expected: str = current_app.config["LOOM_OPERATOR_TOKEN"]
         if hmac.compare_digest(form.token.data.encode(), expected.encode()):
             OPERATOR_SIGN_INS.labels("success").inc()
-            login_user(Operator())
+            login_user(Operator(_operator_sessions().start()))
             return redirect(_safe_next(request.args.get("next")))
         OPERATOR_SIGN_INS.labels("wrong_token").inc()
+        limiter.failed(address)
         flash("That is not the operator token.", "error")
     status = 401 if request.method == "POST" else 200
     return render_template("loom_operator/login.html", form=form), status  # type: ignore[return-value]
@@ -159,5 +198,6 @@ def sign_in() -> str | BaseResponse:
 @blueprint.post("/logout")
 @page
 def sign_out() -> BaseResponse:
+    _operator_sessions().end()
     logout_user()
     return redirect(url_for("operator_ui.sign_in"))

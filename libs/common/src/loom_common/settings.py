@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     api_token: SecretStr = SecretStr(DEFAULT_API_TOKEN)
 
+    # How long an operator stays signed in to the errors and logs pages, counted from sign-in.
+    operator_session_hours: float = Field(default=12.0, gt=0)
+
     host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
     worker_port: int = Field(default=8001, ge=1, le=65535)

@@ -16,7 +16,9 @@ from urllib.parse import quote
 from loom_common.settings import DEFAULT_API_TOKEN
 
 if TYPE_CHECKING:
+    from flask import Flask
     from flask.testing import FlaskClient
+    from werkzeug.test import TestResponse
 
 T = TypeVar("T")
 
@@ -92,10 +94,114 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def sign_in_operator(client: FlaskClient) -> None:
-    """Sign a Flask test client in to a service's operator pages with the operator token."""
-    form = client.get("/login").get_data(as_text=True)
-    response = client.post(
-        "/login", data={"token": DEFAULT_API_TOKEN, "csrf_token": csrf_token(form)}
+def try_operator_token(client: FlaskClient, token: str, address: str = "127.0.0.1") -> TestResponse:
+    """Post ``token`` to a service's operator sign-in page from client address ``address``."""
+    environ = {"REMOTE_ADDR": address}
+    form = client.get("/login", environ_base=environ).get_data(as_text=True)
+    return client.post(
+        "/login", data={"token": token, "csrf_token": csrf_token(form)}, environ_base=environ
     )
+
+
+def sign_in_operator(client: FlaskClient, token: str = DEFAULT_API_TOKEN) -> None:
+    """Sign a Flask test client in to a service's operator pages with the operator token."""
+    response = try_operator_token(client, token)
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def sign_out_operator(client: FlaskClient) -> None:
+    form = client.get("/login").get_data(as_text=True)
+    response = client.post("/logout", data={"csrf_token": csrf_token(form)})
     assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def session_cookie(client: FlaskClient) -> str:
+    """The value of the client's session cookie (to replay it later)."""
+    cookie = client.get_cookie(client.application.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None, "the client holds no session cookie"
+    return cookie.value
+
+
+def client_with_cookie(app: Flask, value: str) -> FlaskClient:
+    """A fresh client of ``app`` holding a session cookie copied from another one."""
+    client = app.test_client()
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], value)
+    return client
+
+
+def _sample(name: str, **labels: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _sends_to_sign_in(client: FlaskClient, page: str) -> bool:
+    response = client.get(page)
+    return response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+# The operator-session checks every service with operator pages runs on its own app
+# (``page``: the path of one of its pages).
+
+
+def check_a_signed_out_cookie_is_refused(app: Flask, page: str) -> None:
+    operator = app.test_client()
+    sign_in_operator(operator)
+    assert operator.get(page).status_code == 200
+    copied = session_cookie(operator)
+    before = _sample("loom_operator_sessions_refused_total", reason="signed_out")
+
+    sign_out_operator(operator)
+
+    assert _sends_to_sign_in(operator, page)
+    assert _sends_to_sign_in(client_with_cookie(app, copied), page), "a replayed cookie worked"
+    assert _sample("loom_operator_sessions_refused_total", reason="signed_out") > before
+
+
+def check_a_rotated_token_ends_the_sessions(app: Flask, rotated: Flask, page: str) -> None:
+    """``rotated``: the same service started again with a new ``LOOM_API_TOKEN``."""
+    operator = app.test_client()
+    sign_in_operator(operator)
+    assert operator.get(page).status_code == 200
+
+    replayed = client_with_cookie(rotated, session_cookie(operator))
+    assert _sends_to_sign_in(replayed, page), "a session of the old token still works"
+    assert _sample("loom_operator_sessions_refused_total", reason="token_changed") >= 1
+    sign_in_operator(replayed, rotated.config["LOOM_OPERATOR_TOKEN"])
+    assert replayed.get(page).status_code == 200
+
+
+def check_a_session_expires(app: Flask, page: str) -> None:
+    """The session ends ``LOOM_OPERATOR_SESSION_HOURS`` after sign-in, in use or not."""
+    sessions = app.extensions["loom_operator_sessions"]
+    start = time.time()
+    sessions.clock = lambda: start
+    operator = app.test_client()
+    sign_in_operator(operator)
+    sessions.clock = lambda: start + sessions.lifetime_seconds - 1
+    assert operator.get(page).status_code == 200
+    sessions.clock = lambda: start + sessions.lifetime_seconds + 1
+    assert _sends_to_sign_in(operator, page)
+
+
+def check_wrong_tokens_are_limited_per_address(app: Flask, page: str) -> None:
+    """Ten wrong tokens from one address: that address waits (429 with Retry-After), the right
+    token included; another address can still sign in."""
+    client = app.test_client()
+    before = _sample("loom_operator_sign_ins_total", outcome="rate_limited")
+    for _ in range(10):
+        assert try_operator_token(client, "guess", address="203.0.113.9").status_code == 401
+
+    for token in ("guess", DEFAULT_API_TOKEN):
+        refused = try_operator_token(client, token, address="203.0.113.9")
+        assert refused.status_code == 429
+        assert 0 < int(refused.headers["Retry-After"]) <= 300
+        assert "Too many wrong tokens" in refused.get_data(as_text=True)
+    assert _sends_to_sign_in(client, page)
+
+    assert try_operator_token(client, DEFAULT_API_TOKEN, address="198.51.100.4").status_code == 302
+    assert client.get(page).status_code == 200
+    assert _sample("loom_operator_sign_ins_total", outcome="rate_limited") - before == 2
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'loom_operator_sign_ins_total{outcome="rate_limited"}' in metrics
