@@ -28,10 +28,8 @@ from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
 from loom_common.testing import (
     DEPLOYED_API_TOKEN,
+    OPERATOR_SESSION_CHECKS,
     check_a_rotated_token_ends_the_sessions,
-    check_a_session_expires,
-    check_a_signed_out_cookie_is_refused,
-    check_wrong_tokens_are_limited_per_address,
     csrf_token,
     free_port,
     sign_in_operator,
@@ -166,8 +164,11 @@ def test_every_page_sends_a_stranger_to_sign_in(app: Flask, path: str) -> None:
     assert response.headers["Location"].startswith("/login?next=")
 
 
-def test_a_signed_out_operator_cookie_no_longer_works(app: Flask) -> None:
-    check_a_signed_out_cookie_is_refused(app, "/")
+@pytest.mark.parametrize("check", OPERATOR_SESSION_CHECKS)
+def test_operator_sessions_end_and_wrong_tokens_are_limited(
+    app: Flask, check: Callable[[Flask, str], None]
+) -> None:
+    check(app, "/")
 
 
 def test_rotating_the_operator_token_ends_every_operator_session(
@@ -180,14 +181,6 @@ def test_rotating_the_operator_token_ends_every_operator_session(
         check_a_rotated_token_ends_the_sessions(app, rotated, "/")
     finally:
         app_database(rotated).dispose()
-
-
-def test_an_operator_session_ends_after_its_lifetime(app: Flask) -> None:
-    check_a_session_expires(app, "/")
-
-
-def test_wrong_operator_tokens_are_limited_per_address(app: Flask) -> None:
-    check_wrong_tokens_are_limited_per_address(app, "/")
 
 
 def test_a_stranger_cannot_change_a_status(

@@ -18,10 +18,8 @@ from loom_common.flask_app import app_database
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
 from loom_common.testing import (
     DEPLOYED_API_TOKEN,
+    OPERATOR_SESSION_CHECKS,
     check_a_rotated_token_ends_the_sessions,
-    check_a_session_expires,
-    check_a_signed_out_cookie_is_refused,
-    check_wrong_tokens_are_limited_per_address,
     sign_in_operator,
     temporary_postgres_database,
     wait_until,
@@ -239,8 +237,11 @@ def test_search_results_link_each_request_id_to_its_page(
     assert shown_messages(page(operator, unescape(link.group(1)))) == ["with id"]
 
 
-def test_a_signed_out_operator_cookie_no_longer_works(app: Flask) -> None:
-    check_a_signed_out_cookie_is_refused(app, "/")
+@pytest.mark.parametrize("check", OPERATOR_SESSION_CHECKS)
+def test_operator_sessions_end_and_wrong_tokens_are_limited(
+    app: Flask, check: Callable[[Flask, str], None]
+) -> None:
+    check(app, "/")
 
 
 def test_rotating_the_operator_token_ends_every_operator_session(
@@ -251,14 +252,6 @@ def test_rotating_the_operator_token_ends_every_operator_session(
         check_a_rotated_token_ends_the_sessions(app, rotated, "/")
     finally:
         app_database(rotated).dispose()
-
-
-def test_an_operator_session_ends_after_its_lifetime(app: Flask) -> None:
-    check_a_session_expires(app, "/")
-
-
-def test_wrong_operator_tokens_are_limited_per_address(app: Flask) -> None:
-    check_wrong_tokens_are_limited_per_address(app, "/")
 
 
 def test_the_page_tail_refuses_bad_filters_with_json(operator: FlaskClient) -> None:

@@ -205,3 +205,11 @@ def check_wrong_tokens_are_limited_per_address(app: Flask, page: str) -> None:
     assert _sample("loom_operator_sign_ins_total", outcome="rate_limited") - before == 2
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'loom_operator_sign_ins_total{outcome="rate_limited"}' in metrics
+
+
+# One app and one page are all these need: a service's page tests parametrize over them.
+OPERATOR_SESSION_CHECKS = (
+    check_a_signed_out_cookie_is_refused,
+    check_a_session_expires,
+    check_wrong_tokens_are_limited_per_address,
+)
