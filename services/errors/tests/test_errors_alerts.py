@@ -194,3 +194,50 @@ def test_the_consumer_alerts_after_storing_an_event_from_the_queue(
 
     mail = wait_until(lambda: inbox[0].messages, message="the alert email")[0]
     assert mail["Subject"] == f"[loom] New issue: {event['message']}"
+
+
+def test_a_crafted_fingerprint_never_reaches_another_projects_issue(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int], sentry_events: Any
+) -> None:
+    # Project 2's issue, resolved, with alerts on: the target.
+    with database.session() as session:
+        shop = Project(name="shop", alert_recipients=orjson.dumps(["shop@example.com"]).decode())
+        session.add(shop)
+        session.flush()
+        shop_id = shop.id
+    target = sentry_events.message("checkout failed", fingerprint=["checkout"])
+    stored = ingest(database, target, project_id=shop_id)
+    with database.session() as session:
+        session.get_one(Issue, stored.issue.id).status = "resolved"
+
+    # A client of the default project (its DSN is public) crafts the key of the shop's issue,
+    # and another sends the very same fingerprint from a third project.
+    with database.session() as session:
+        other = Project(name="other")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    crafted = ingest(
+        database,
+        sentry_events.message("injected title", fingerprint=["project", str(shop_id), "checkout"]),
+        project_id=1,
+    )
+    same = ingest(
+        database, sentry_events.message("same words", fingerprint=["checkout"]), project_id=other_id
+    )
+    for outcome in (crafted, same):
+        assert outcome.new_issue
+        assert alert_on(database, alert_settings, CONFIG, outcome) is None  # no recipients
+
+    with database.session() as session:
+        issue = session.get_one(Issue, stored.issue.id)
+        assert (issue.project_id, issue.count, issue.title, issue.status) == (
+            shop_id,
+            1,
+            "checkout failed",
+            "resolved",
+        )
+        assert session.get_one(Issue, crafted.issue.id).project_id == 1
+        assert session.get_one(Issue, same.issue.id).project_id == other_id
+        assert list(session.scalars(select(Alert))) == []
+    assert inbox[0].messages == []
