@@ -6,7 +6,6 @@ test_errors_sentry_sdk.py sends with the real sentry-sdk.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 
 import brotli
 import orjson
+import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -41,9 +41,17 @@ def app(make_settings: Callable[..., Settings], errors_env: Callable[..., None])
 @pytest.fixture
 def queued(drain_queue: Drain) -> Callable[[], list[dict[str, Any]]]:
     """The messages sent to the errors queue since the test began."""
-    with contextlib.suppress(Exception):  # the queue is not declared yet in this vhost
-        drain_queue(ERRORS_QUEUE)
-    return lambda: drain_queue(ERRORS_QUEUE)
+
+    def waiting() -> list[dict[str, Any]]:
+        try:
+            return drain_queue(ERRORS_QUEUE)
+        except pika.exceptions.ChannelClosedByBroker as error:
+            if error.reply_code == 404:  # nothing was ever sent in this vhost: none waiting
+                return []
+            raise
+
+    waiting()
+    return waiting
 
 
 @pytest.fixture
@@ -227,6 +235,93 @@ def test_a_malformed_envelope_is_a_400_saying_what_is_wrong(
     after = metric(client, "loom_errors_ingest_refused_total", reason="malformed_envelope")
     after += metric(client, "loom_errors_ingest_refused_total", reason="malformed_event")
     assert after == before + 1
+
+
+def nested(levels: int) -> bytes:
+    """A JSON object ``levels`` deep, written by hand: orjson refuses to encode past 254."""
+    return b'{"a":' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+
+def with_extra(levels: int) -> bytes:
+    """An event whose ``extra`` is ``levels`` deep (the event itself one more)."""
+    return orjson.dumps(an_event())[:-1] + b',"extra":' + nested(levels) + b"}"
+
+
+def raw_item(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    return {"type": "event", "length": len(payload)}, payload
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "message"),
+    [
+        (
+            "envelope",
+            b'{"event_id": "not-a-uuid"}\n{"type": "session"}\n{}\n',
+            "the envelope header's event_id is not a UUID: 'not-a-uuid'",
+        ),
+        (
+            "envelope",
+            b'{"event_id": "not-a-uuid"}\n',
+            "the envelope header's event_id is not a UUID",
+        ),
+        ("envelope", b'{"event_id": 7}\n', "the envelope header's event_id must be a string"),
+        (
+            "envelope",
+            envelope(raw_item(with_extra(300))),  # orjson parses it, would not encode it
+            "the event item nests deeper than the 100 level limit",
+        ),
+        (
+            "envelope",
+            envelope(raw_item(with_extra(100))),  # 101 levels with the event
+            "the event item nests deeper than the 100 level limit",
+        ),
+        (
+            "store",
+            with_extra(300),
+            "the body nests deeper than the 100 level limit",
+        ),
+        ("store", b'"just a string"', "an event must be a JSON object"),
+        ("store", b"[]", "an event must be a JSON object"),
+        ("store", b"\x00", "the body is not JSON"),
+        ("envelope", b'{}\n{"type": "event"}\n"\\u0000"\n', "an event must be a JSON object"),
+    ],
+)
+def test_crafted_input_is_a_400_naming_the_problem(
+    app: Flask,
+    key: ProjectKey,
+    queued: Callable[[], list[dict[str, Any]]],
+    endpoint: str,
+    body: bytes,
+    message: str,
+) -> None:
+    response = post(app.test_client(), key, body, endpoint=endpoint)
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert message in response.json["error"]["message"]
+    assert queued() == []
+
+
+def test_an_event_as_deep_as_the_limit_is_queued(
+    app: Flask, key: ProjectKey, queued: Callable[[], list[dict[str, Any]]]
+) -> None:
+    response = post(app.test_client(), key, envelope(raw_item(with_extra(99))))
+
+    assert response.status_code == 200
+    (message,) = queued()
+    assert orjson.dumps(message["kwargs"]["event"]["extra"]) == nested(99)
+
+
+def test_a_header_event_id_with_hyphens_is_answered_as_hex(
+    app: Flask, key: ProjectKey, queued: Callable[[], list[dict[str, Any]]]
+) -> None:
+    event_id = uuid.uuid4()
+    body = envelope(({"type": "session"}, b"{}"), event_id=str(event_id))
+
+    response = post(app.test_client(), key, body)
+
+    assert response.status_code == 200
+    assert response.json == {"id": event_id.hex}
 
 
 def test_size_limits_hold_before_and_after_decompression(app: Flask, key: ProjectKey) -> None:

@@ -21,6 +21,7 @@ from loom_common.auth import public
 from loom_common.broker import send
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.flask_app import current_database
+from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
 from loom_errors.config import errors_config
 from loom_errors.envelopes import MalformedEnvelope, parse_envelope
@@ -139,10 +140,16 @@ def _checked_event(raw: Any, event_id: str | None) -> dict[str, Any]:
 
 
 def _json(payload: bytes, what: str) -> Any:
+    """The one place ingest parses an event: what passes here can be published and stored."""
     try:
-        return orjson.loads(payload)
+        value = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
         raise _refuse("malformed_event", 400, f"the {what} is not JSON: {error}") from None
+    if nests_deeper_than(value, MAX_JSON_DEPTH):
+        raise _refuse(
+            "too_deep", 400, f"the {what} nests deeper than the {MAX_JSON_DEPTH} level limit"
+        )
+    return value
 
 
 def _enqueue(project_id: int, events: list[dict[str, Any]]) -> None:
@@ -163,8 +170,7 @@ def envelope(project_id: int) -> dict[str, Any]:
         parsed = parse_envelope(_body())
     except MalformedEnvelope as error:
         raise _refuse("malformed_envelope", 400, f"malformed envelope: {error}") from None
-    header_id = parsed.headers.get("event_id")
-    header_id = header_id if isinstance(header_id, str) and header_id else None
+    header_id = parsed.event_id
     events: list[dict[str, Any]] = []
     others: list[str] = []
     for item in parsed.items:
@@ -176,7 +182,7 @@ def envelope(project_id: int) -> dict[str, Any]:
     for label in others:
         INGEST_ITEMS.labels(type=label).inc()
     answer_id = events[0]["event_id"] if events else header_id
-    return {"id": uuid.UUID(answer_id).hex if answer_id else uuid.uuid4().hex}
+    return {"id": answer_id or uuid.uuid4().hex}
 
 
 @sentry_api.post("/<int:project_id>/store/")
