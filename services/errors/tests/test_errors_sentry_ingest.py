@@ -394,3 +394,66 @@ def test_over_the_rate_limit_events_are_refused_with_retry_headers(
     with app_database(app).session() as session:
         default_key = create_key(session, 1)
     assert post(client, default_key, envelope(event_item(an_event()))).status_code == 200
+
+
+def test_an_envelope_holds_at_most_one_event_as_in_sentry(
+    app: Flask,
+    key: ProjectKey,
+    errors_env: Callable[..., None],
+    queued: Callable[[], list[dict[str, Any]]],
+) -> None:
+    errors_env(max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    client = app.test_client()
+    before = metric(
+        client, "loom_errors_ingest_items_dropped_total", reason="too_many_events", type="event"
+    )
+    flood = envelope(*(event_item(an_event()) for _ in range(2_000)))
+    mixed = envelope(event_item(an_event()), ({"type": "transaction"}, b"{}"))
+
+    answers = [post(client, key, flood), post(client, key, mixed)]
+
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert answers[0].json["error"]["message"] == (  # type: ignore[index]
+        "an envelope may hold at most one event or transaction item; this one holds 2000"
+    )
+    assert queued() == []
+    after = metric(
+        client, "loom_errors_ingest_items_dropped_total", reason="too_many_events", type="event"
+    )
+    assert after == before + 2_001
+
+
+def test_each_event_and_transaction_takes_a_token_of_the_project(
+    app: Flask,
+    key: ProjectKey,
+    errors_env: Callable[..., None],
+    queued: Callable[[], list[dict[str, Any]]],
+) -> None:
+    errors_env(rate_per_second=0.1, rate_burst=2)
+    client = app.test_client()
+    dropped = {
+        kind: metric(
+            client, "loom_errors_ingest_items_dropped_total", reason="rate_limited", type=kind
+        )
+        for kind in ("event", "transaction")
+    }
+    transaction = envelope(({"type": "transaction"}, orjson.dumps({"type": "transaction"})))
+
+    answers = [
+        post(client, key, transaction),
+        post(client, key, envelope(event_item(an_event()))),
+        post(client, key, envelope(event_item(an_event()))),
+        post(client, key, transaction),
+        post(client, key, orjson.dumps(an_event()), endpoint="store"),
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429, 429]
+    categories = [answer.headers["X-Sentry-Rate-Limits"].split(":")[1] for answer in answers[2:]]
+    assert categories == ["error", "transaction", "error"]
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in answers[2:])
+    assert len(queued()) == 1
+    for kind, drops in (("event", 2), ("transaction", 1)):
+        after = metric(
+            client, "loom_errors_ingest_items_dropped_total", reason="rate_limited", type=kind
+        )
+        assert after == dropped[kind] + drops, kind

@@ -14,6 +14,12 @@ INGEST_REFUSED = Counter(
     "Sentry ingest requests refused over HTTP, by reason",
     ["reason"],
 )
+INGEST_ITEMS_DROPPED = Counter(
+    "loom_errors_ingest_items_dropped_total",
+    "Event and transaction items dropped over HTTP (over the rate limit, or past one per"
+    " envelope), by item type and reason",
+    ["type", "reason"],
+)
 EVENTS_TRIMMED = Counter(
     "loom_errors_events_trimmed_total",
     "Stored events deleted to keep an issue under its cap (the issue still counts them)",
