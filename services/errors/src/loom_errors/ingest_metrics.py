@@ -32,6 +32,11 @@ ALERTS = Counter(
     "Alert emails by outcome (sent, failed, held for a digest, suppressed by cooldown)",
     ["kind", "outcome"],
 )
+ALERT_DELIVERY_FAILURES = Counter(
+    "loom_errors_alert_delivery_failures_total",
+    "Alert email deliveries that failed; final=true when no attempt is left",
+    ["final"],
+)
 
 # Item types counted under their own name; anything else is "unknown" (bounded label values).
 KNOWN_ITEM_TYPES = frozenset(

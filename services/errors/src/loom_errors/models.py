@@ -186,5 +186,10 @@ class Alert(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # new | regression | threshold
-    state: Mapped[str] = mapped_column(String(16))  # sent | failed | held | digested
+    # sending (handed to SMTP now) | sent (the server accepted it) | failed | held | digested
+    state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Delivery attempts made; a failed alert with a next attempt is retried then, one
+    # without has used up its attempts.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
