@@ -6,6 +6,7 @@ import email
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from email.message import Message
 from types import ModuleType
 from typing import Any
@@ -14,6 +15,7 @@ import dramatiq
 import orjson
 import pytest
 from aiosmtpd.controller import Controller
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from loom_common.broker import send
@@ -21,21 +23,24 @@ from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.settings import Settings
 from loom_common.testing import free_port, wait_until
-from loom_errors.alerts import alert_on, send_due_digests
+from loom_errors.alerts import alert_on, retry_due_alerts, send_due_digests
 from loom_errors.config import ErrorsConfig
 from loom_errors.ingest import ingest, record_event
-from loom_errors.models import Alert, Issue, Project
+from loom_errors.models import Alert, Issue, Project, as_utc
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 class Inbox:
-    """aiosmtpd handler: keeps every message it is handed."""
+    """aiosmtpd handler: keeps every message it is handed (or refuses it while ``refusing``)."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.refusing = False
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refusing:
+            return "554 Transaction failed: not today"
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
@@ -194,3 +199,155 @@ def test_the_consumer_alerts_after_storing_an_event_from_the_queue(
 
     mail = wait_until(lambda: inbox[0].messages, message="the alert email")[0]
     assert mail["Subject"] == f"[loom] New issue: {event['message']}"
+
+
+def test_a_crafted_fingerprint_never_reaches_another_projects_issue(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int], sentry_events: Any
+) -> None:
+    # Project 2's issue, resolved, with alerts on: the target.
+    with database.session() as session:
+        shop = Project(name="shop", alert_recipients=orjson.dumps(["shop@example.com"]).decode())
+        session.add(shop)
+        session.flush()
+        shop_id = shop.id
+    target = sentry_events.message("checkout failed", fingerprint=["checkout"])
+    stored = ingest(database, target, project_id=shop_id)
+    with database.session() as session:
+        session.get_one(Issue, stored.issue.id).status = "resolved"
+
+    # A client of the default project (its DSN is public) crafts the key of the shop's issue,
+    # and another sends the very same fingerprint from a third project.
+    with database.session() as session:
+        other = Project(name="other")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+    crafted = ingest(
+        database,
+        sentry_events.message("injected title", fingerprint=["project", str(shop_id), "checkout"]),
+        project_id=1,
+    )
+    same = ingest(
+        database, sentry_events.message("same words", fingerprint=["checkout"]), project_id=other_id
+    )
+    for outcome in (crafted, same):
+        assert outcome.new_issue
+        assert alert_on(database, alert_settings, CONFIG, outcome) is None  # no recipients
+
+    with database.session() as session:
+        issue = session.get_one(Issue, stored.issue.id)
+        assert (issue.project_id, issue.count, issue.title, issue.status) == (
+            shop_id,
+            1,
+            "checkout failed",
+            "resolved",
+        )
+        assert session.get_one(Issue, crafted.issue.id).project_id == 1
+        assert session.get_one(Issue, same.issue.id).project_id == other_id
+        assert list(session.scalars(select(Alert))) == []
+    assert inbox[0].messages == []
+
+
+def delivery_failures(final: str) -> float:
+    return (
+        REGISTRY.get_sample_value("loom_errors_alert_delivery_failures_total", {"final": final})
+        or 0.0
+    )
+
+
+def alert_rows(database: Database) -> list[tuple[str, int, datetime | None]]:
+    with database.session() as session:
+        return [
+            (state, attempts, as_utc(due) if due else None)
+            for state, attempts, due in session.execute(
+                select(Alert.state, Alert.attempts, Alert.next_attempt_at).order_by(Alert.id)
+            )
+        ]
+
+
+def test_a_multi_line_title_still_sends_its_alert_on_one_subject_line(
+    database: Database, alert_settings: Settings, inbox: tuple[Inbox, int]
+) -> None:
+    set_recipients(database)
+    title = "1 validation error for Order\namount\n  Input should be a valid integer " + "x" * 300
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "exception": [{"type": "ValidationError", "value": title}],
+    }
+    stored = store(database, event, NOON)
+
+    assert alert_on(database, alert_settings, CONFIG, stored, now=NOON) == "sent"
+
+    (mail,) = inbox[0].messages
+    folded = mail["Subject"]  # as sent: folded over lines, which a mail reader unfolds
+    subject = str(make_header(decode_header(folded.replace("\r\n ", " "))))
+    assert subject.startswith(
+        "[loom] New issue: ValidationError: 1 validation error for Order amount Input should"
+    )
+    assert "\n" not in subject and len(subject) <= 200 and subject.endswith("…")
+    assert alert_rows(database) == [("sent", 1, None)]
+
+
+def test_a_refused_or_undelivered_alert_is_retried_until_the_server_takes_it(
+    database: Database,
+    make_settings: Callable[..., Settings],
+    inbox: tuple[Inbox, int],
+    sentry_events: Any,
+) -> None:
+    handler, port = inbox
+    config = ErrorsConfig(alert_retry_seconds=60, alert_delivery_attempts=3)
+    settings = make_settings(
+        "errors", ship_logs=False, capture_errors=False, smtp_url=f"smtp://127.0.0.1:{port}"
+    )
+    set_recipients(database)
+    retried_before = delivery_failures("false")
+
+    handler.refusing = True  # the server answers 554
+    first = store(database, bug(sentry_events, NOON), NOON)
+    assert alert_on(database, settings, config, first, now=NOON) == "failed"
+    assert alert_rows(database) == [("failed", 1, NOON + timedelta(seconds=60))]
+    assert retry_due_alerts(database, settings, config, now=NOON + timedelta(seconds=59)) == 0
+
+    handler.refusing = False  # and takes mail again
+    assert retry_due_alerts(database, settings, config, now=NOON + timedelta(seconds=60)) == 1
+    (mail,) = handler.messages
+    assert mail["Subject"] == "[loom] New issue: RuntimeError: payment provider said no"
+    assert alert_rows(database) == [("sent", 2, None)]
+    assert retry_due_alerts(database, settings, config, now=NOON + timedelta(hours=1)) == 0
+    assert delivery_failures("false") == retried_before + 1
+
+    # No server at all, then one comes back on that port.
+    down_port = free_port()
+    down = settings.model_copy(update={"smtp_url": f"smtp://127.0.0.1:{down_port}"})
+    second = store(database, sentry_events.message("second bug"), NOON)
+    assert alert_on(database, down, config, second, now=NOON) == "failed"
+    assert retry_due_alerts(database, down, config, now=NOON + timedelta(seconds=60)) == 0
+    assert alert_rows(database)[1] == ("failed", 2, NOON + timedelta(seconds=180))
+    returned = Inbox()
+    controller = Controller(returned, hostname="127.0.0.1", port=down_port)
+    controller.start()
+    try:
+        assert retry_due_alerts(database, down, config, now=NOON + timedelta(seconds=180)) == 1
+    finally:
+        controller.stop()
+    assert [mail["Subject"] for mail in returned.messages] == ["[loom] New issue: second bug"]
+    assert alert_rows(database)[1] == ("sent", 3, None)
+
+
+def test_alert_delivery_gives_up_after_its_attempts_and_counts_it(
+    database: Database, make_settings: Callable[..., Settings], sentry_events: Any
+) -> None:
+    config = ErrorsConfig(alert_retry_seconds=1, alert_delivery_attempts=2)
+    settings = make_settings(
+        "errors", ship_logs=False, capture_errors=False, smtp_url=f"smtp://127.0.0.1:{free_port()}"
+    )
+    set_recipients(database)
+    given_up_before = delivery_failures("true")
+
+    stored = store(database, bug(sentry_events, NOON), NOON)
+    assert alert_on(database, settings, config, stored, now=NOON) == "failed"
+    assert retry_due_alerts(database, settings, config, now=NOON + timedelta(seconds=1)) == 0
+
+    assert alert_rows(database) == [("failed", 2, None)]
+    assert retry_due_alerts(database, settings, config, now=NOON + timedelta(days=1)) == 0
+    assert delivery_failures("true") == given_up_before + 1

@@ -192,3 +192,29 @@ def test_concurrent_consumers_lose_no_count(database: Database, sentry_events: A
         issues = session.scalars(select(Issue)).all()
         assert [issue.count for issue in issues] == [40]
         assert session.scalar(select(func.count()).select_from(Event)) == 40
+
+
+def test_nul_characters_in_what_becomes_columns_are_stored_on_every_database(
+    database: Database,
+) -> None:
+    # PostgreSQL text refuses NUL: such an event failed its insert on every retry.
+    event = {
+        "event_id": uuid.uuid4().hex,
+        "message": "bad\x00byte",
+        "environment": "prod\x00",
+        "tags": {"service": "web\x00", "request_id": "req\x00"},
+        "user": {"id": "user\x00"},
+        "exception": {"values": [{"type": "Error\x00", "value": "v\x00"}]},
+    }
+
+    issue = ingest_event(database, event)
+
+    with database.session() as session:
+        stored = session.get_one(Issue, issue.id)
+        assert (stored.title, stored.environment, stored.service) == (
+            "Error\ufffd: v\ufffd",
+            "prod\ufffd",
+            "web\ufffd",
+        )
+        assert stored.user_count == 1
+        assert session.scalar(select(Event.request_id)) == "req\ufffd"

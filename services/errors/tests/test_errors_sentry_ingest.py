@@ -6,7 +6,6 @@ test_errors_sentry_sdk.py sends with the real sentry-sdk.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import re
 import uuid
@@ -16,6 +15,7 @@ from typing import Any
 
 import brotli
 import orjson
+import pika
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -41,9 +41,17 @@ def app(make_settings: Callable[..., Settings], errors_env: Callable[..., None])
 @pytest.fixture
 def queued(drain_queue: Drain) -> Callable[[], list[dict[str, Any]]]:
     """The messages sent to the errors queue since the test began."""
-    with contextlib.suppress(Exception):  # the queue is not declared yet in this vhost
-        drain_queue(ERRORS_QUEUE)
-    return lambda: drain_queue(ERRORS_QUEUE)
+
+    def waiting() -> list[dict[str, Any]]:
+        try:
+            return drain_queue(ERRORS_QUEUE)
+        except pika.exceptions.ChannelClosedByBroker as error:
+            if error.reply_code == 404:  # nothing was ever sent in this vhost: none waiting
+                return []
+            raise
+
+    waiting()
+    return waiting
 
 
 @pytest.fixture
@@ -229,6 +237,93 @@ def test_a_malformed_envelope_is_a_400_saying_what_is_wrong(
     assert after == before + 1
 
 
+def nested(levels: int) -> bytes:
+    """A JSON object ``levels`` deep, written by hand: orjson refuses to encode past 254."""
+    return b'{"a":' * (levels - 1) + b"{}" + b"}" * (levels - 1)
+
+
+def with_extra(levels: int) -> bytes:
+    """An event whose ``extra`` is ``levels`` deep (the event itself one more)."""
+    return orjson.dumps(an_event())[:-1] + b',"extra":' + nested(levels) + b"}"
+
+
+def raw_item(payload: bytes) -> tuple[dict[str, Any], bytes]:
+    return {"type": "event", "length": len(payload)}, payload
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "body", "message"),
+    [
+        (
+            "envelope",
+            b'{"event_id": "not-a-uuid"}\n{"type": "session"}\n{}\n',
+            "the envelope header's event_id is not a UUID: 'not-a-uuid'",
+        ),
+        (
+            "envelope",
+            b'{"event_id": "not-a-uuid"}\n',
+            "the envelope header's event_id is not a UUID",
+        ),
+        ("envelope", b'{"event_id": 7}\n', "the envelope header's event_id must be a string"),
+        (
+            "envelope",
+            envelope(raw_item(with_extra(300))),  # orjson parses it, would not encode it
+            "the event item nests deeper than the 100 level limit",
+        ),
+        (
+            "envelope",
+            envelope(raw_item(with_extra(100))),  # 101 levels with the event
+            "the event item nests deeper than the 100 level limit",
+        ),
+        (
+            "store",
+            with_extra(300),
+            "the body nests deeper than the 100 level limit",
+        ),
+        ("store", b'"just a string"', "an event must be a JSON object"),
+        ("store", b"[]", "an event must be a JSON object"),
+        ("store", b"\x00", "the body is not JSON"),
+        ("envelope", b'{}\n{"type": "event"}\n"\\u0000"\n', "an event must be a JSON object"),
+    ],
+)
+def test_crafted_input_is_a_400_naming_the_problem(
+    app: Flask,
+    key: ProjectKey,
+    queued: Callable[[], list[dict[str, Any]]],
+    endpoint: str,
+    body: bytes,
+    message: str,
+) -> None:
+    response = post(app.test_client(), key, body, endpoint=endpoint)
+
+    assert response.status_code == 400
+    assert response.json is not None
+    assert message in response.json["error"]["message"]
+    assert queued() == []
+
+
+def test_an_event_as_deep_as_the_limit_is_queued(
+    app: Flask, key: ProjectKey, queued: Callable[[], list[dict[str, Any]]]
+) -> None:
+    response = post(app.test_client(), key, envelope(raw_item(with_extra(99))))
+
+    assert response.status_code == 200
+    (message,) = queued()
+    assert orjson.dumps(message["kwargs"]["event"]["extra"]) == nested(99)
+
+
+def test_a_header_event_id_with_hyphens_is_answered_as_hex(
+    app: Flask, key: ProjectKey, queued: Callable[[], list[dict[str, Any]]]
+) -> None:
+    event_id = uuid.uuid4()
+    body = envelope(({"type": "session"}, b"{}"), event_id=str(event_id))
+
+    response = post(app.test_client(), key, body)
+
+    assert response.status_code == 200
+    assert response.json == {"id": event_id.hex}
+
+
 def test_size_limits_hold_before_and_after_decompression(app: Flask, key: ProjectKey) -> None:
     client = app.test_client()
     raw_too_big = envelope(event_item(an_event(extra={"blob": "y" * 25_000})))
@@ -299,3 +394,66 @@ def test_over_the_rate_limit_events_are_refused_with_retry_headers(
     with app_database(app).session() as session:
         default_key = create_key(session, 1)
     assert post(client, default_key, envelope(event_item(an_event()))).status_code == 200
+
+
+def test_an_envelope_holds_at_most_one_event_as_in_sentry(
+    app: Flask,
+    key: ProjectKey,
+    errors_env: Callable[..., None],
+    queued: Callable[[], list[dict[str, Any]]],
+) -> None:
+    errors_env(max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    client = app.test_client()
+    before = metric(
+        client, "loom_errors_ingest_items_dropped_total", reason="too_many_events", type="event"
+    )
+    flood = envelope(*(event_item(an_event()) for _ in range(2_000)))
+    mixed = envelope(event_item(an_event()), ({"type": "transaction"}, b"{}"))
+
+    answers = [post(client, key, flood), post(client, key, mixed)]
+
+    assert [answer.status_code for answer in answers] == [400, 400]
+    assert answers[0].json["error"]["message"] == (  # type: ignore[index]
+        "an envelope may hold at most one event or transaction item; this one holds 2000"
+    )
+    assert queued() == []
+    after = metric(
+        client, "loom_errors_ingest_items_dropped_total", reason="too_many_events", type="event"
+    )
+    assert after == before + 2_001
+
+
+def test_each_event_and_transaction_takes_a_token_of_the_project(
+    app: Flask,
+    key: ProjectKey,
+    errors_env: Callable[..., None],
+    queued: Callable[[], list[dict[str, Any]]],
+) -> None:
+    errors_env(rate_per_second=0.1, rate_burst=2)
+    client = app.test_client()
+    dropped = {
+        kind: metric(
+            client, "loom_errors_ingest_items_dropped_total", reason="rate_limited", type=kind
+        )
+        for kind in ("event", "transaction")
+    }
+    transaction = envelope(({"type": "transaction"}, orjson.dumps({"type": "transaction"})))
+
+    answers = [
+        post(client, key, transaction),
+        post(client, key, envelope(event_item(an_event()))),
+        post(client, key, envelope(event_item(an_event()))),
+        post(client, key, transaction),
+        post(client, key, orjson.dumps(an_event()), endpoint="store"),
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429, 429]
+    categories = [answer.headers["X-Sentry-Rate-Limits"].split(":")[1] for answer in answers[2:]]
+    assert categories == ["error", "transaction", "error"]
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in answers[2:])
+    assert len(queued()) == 1
+    for kind, drops in (("event", 2), ("transaction", 1)):
+        after = metric(
+            client, "loom_errors_ingest_items_dropped_total", reason="rate_limited", type=kind
+        )
+        assert after == dropped[kind] + drops, kind

@@ -121,6 +121,36 @@ def test_a_revoked_dsn_stops_being_accepted(
     assert issues(base_url, operator_headers) == []
 
 
+def test_sentry_sdk_backs_off_when_the_project_is_over_its_event_rate(
+    served: tuple[Flask, str],
+    worker: dramatiq.Worker,
+    errors_env: Callable[..., None],
+    operator_headers: dict[str, str],
+) -> None:
+    errors_env(rate_per_second=0.01, rate_burst=2)  # two events, then one per 100 s
+    app, base_url = served
+    with app_database(app).session() as session:
+        project = create_project(session, "limited")
+        dsn_url = dsn(app.extensions["loom_settings"], create_key(session, project.id))
+    refused_before = _refused(base_url, "rate_limited")
+
+    client = sentry_sdk.Client(dsn=dsn_url, default_integrations=False)
+    with sentry_sdk.new_scope() as scope:
+        scope.set_client(client)
+        for number in range(6):
+            sentry_sdk.capture_message(f"limited event {number}")
+            client.flush(timeout=10)  # one envelope at a time, as a steady trickle would
+    client.close(timeout=10)
+
+    # Two taken, the third refused with X-Sentry-Rate-Limits; the SDK then kept the other
+    # three to itself instead of sending them.
+    assert _refused(base_url, "rate_limited") == refused_before + 1
+    wait_until(
+        lambda: sum(issue["count"] for issue in issues(base_url, operator_headers)) == 2,
+        message="the two events within the limit",
+    )
+
+
 def _refused(base_url: str, reason: str) -> float:
     text = requests.get(f"{base_url}/metrics", timeout=5).text
     for line in text.splitlines():

@@ -18,7 +18,7 @@ from loguru import logger
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_errors.alerts import DigestClock, alert_on, send_due_digests
+from loom_errors.alerts import DigestClock, alert_on, retry_due_alerts, send_due_digests
 from loom_errors.batch_writer import BatchWriter
 from loom_errors.config import errors_config
 from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
@@ -47,11 +47,13 @@ def _alert(stored: Stored) -> None:
         logger.exception("alerting on issue {} failed", stored.issue.id)
 
 
-def _send_due_digests() -> None:
+def _send_due_emails() -> None:
+    """Digests, and alerts whose earlier delivery failed, once their time has come."""
     try:
+        retry_due_alerts(database, settings, errors_config())
         send_due_digests(database, settings, errors_config())
     except Exception:
-        logger.exception("sending due alert digests failed")
+        logger.exception("sending due alert emails failed")
 
 
 @dramatiq.actor(
@@ -77,7 +79,7 @@ def ingest_error_event(event: dict[str, Any], project_id: int | None = None) -> 
     if outcome.alert:
         _alert(outcome.stored)
     if digest_clock.due():
-        _send_due_digests()
+        _send_due_emails()
     issue = outcome.stored.issue
     logger.bind(issue_id=issue.id, event_id=prepared.event.event_id).debug(
         "stored error event on issue {} ({} events)", issue.id, issue.count

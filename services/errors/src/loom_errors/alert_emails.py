@@ -6,6 +6,7 @@ from typing import Any
 
 import orjson
 
+from loom_common.mail_headers import one_line
 from loom_errors.models import Issue, Project, as_utc
 
 KIND_LABELS = {
@@ -50,7 +51,7 @@ def alert_email(
 ) -> tuple[str, str]:
     """The subject and the plain-text body."""
     label = KIND_LABELS.get(kind, kind)
-    subject = f"[{project.name}] {label}: {issue.title}"[:250]
+    subject = one_line(f"[{project.name}] {label}: {issue.title}")
     lines = [
         f"{label} in project {project.name}",
         "",
@@ -75,7 +76,7 @@ def alert_email(
 def digest_email(project: Project, held: list[tuple[str, Issue]], base_url: str) -> tuple[str, str]:
     """One email for the alerts held back while the project was over its hourly cap."""
     issues = {issue.id: issue for _, issue in held}
-    subject = f"[{project.name}] Digest: {len(held)} alerts on {len(issues)} issues"
+    subject = one_line(f"[{project.name}] Digest: {len(held)} alerts on {len(issues)} issues")
     lines = [
         f"Project {project.name} went over its alert cap; these alerts were held back:",
         "",

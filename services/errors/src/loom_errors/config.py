@@ -31,6 +31,9 @@ class ErrorsConfig(BaseSettings):
     alerts_per_project_hour: int = Field(default=10, ge=1)
     digest_after_minutes: int = Field(default=15, ge=0)
     smtp_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A failed alert email is tried again after 1, 2, 4, ... times this, up to the attempts.
+    alert_delivery_attempts: int = Field(default=5, ge=1)
+    alert_retry_seconds: float = Field(default=60.0, gt=0)
 
 
 @lru_cache(maxsize=1)

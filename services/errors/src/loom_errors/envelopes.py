@@ -7,6 +7,7 @@ https://develop.sentry.dev/sdk/data-model/envelopes/
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,22 @@ class EnvelopeItem:
 class Envelope:
     headers: dict[str, Any]
     items: list[EnvelopeItem] = field(default_factory=list)
+    event_id: str | None = None  # the header's, as 32 hex digits
+
+
+def _header_event_id(headers: dict[str, Any]) -> str | None:
+    """The envelope header's ``event_id`` (optional, a UUID), checked before any item is read."""
+    value = headers.get("event_id")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MalformedEnvelope("the envelope header's event_id must be a string (a UUID)")
+    try:
+        return uuid.UUID(value).hex
+    except ValueError:
+        raise MalformedEnvelope(
+            f"the envelope header's event_id is not a UUID: {value[:64]!r}"
+        ) from None
 
 
 def _json_object(line: bytes, what: str) -> dict[str, Any]:
@@ -50,7 +67,8 @@ def _line(body: bytes, start: int) -> tuple[bytes, int]:
 
 def parse_envelope(body: bytes) -> Envelope:
     header_line, position = _line(body, 0)
-    envelope = Envelope(headers=_json_object(header_line, "envelope header"))
+    headers = _json_object(header_line, "envelope header")
+    envelope = Envelope(headers=headers, event_id=_header_event_id(headers))
     number = 0
     while position < len(body):
         item_line, position = _line(body, position)

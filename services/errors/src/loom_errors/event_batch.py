@@ -37,6 +37,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -149,6 +150,11 @@ def _dialect_insert(session: Session) -> Any:
     return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
+# An issue is named by its project and its key: keys are unique per project only, so
+# that no fingerprint a client sends can reach another project's issue.
+IssueName = tuple[int, str]
+
+
 @dataclass
 class _Pending:
     """An event of the batch to store, and where it goes."""
@@ -160,18 +166,24 @@ class _Pending:
     key: str = ""  # the issue key it is stored under
     issue_id: int = 0
 
+    @property
+    def issue_name(self) -> IssueName:
+        return (self.project_id, self.key)
 
-def _issues_by_key(session: Session, keys: set[str]) -> dict[str, Issue]:
-    if not keys:
+
+def _issues_by_name(session: Session, names: set[IssueName]) -> dict[IssueName, Issue]:
+    if not names:
         return {}
-    found = session.scalars(select(Issue).where(Issue.fingerprint.in_(keys)))
-    return {issue.fingerprint: issue for issue in found}
+    found = session.scalars(
+        select(Issue).where(tuple_(Issue.project_id, Issue.fingerprint).in_(sorted(names)))
+    )
+    return {(issue.project_id, issue.fingerprint): issue for issue in found}
 
 
-def _issue_for(pending: _Pending, known: dict[str, Issue]) -> Issue | None:
-    """The issue under the current rules, else one made under the older rules it matches."""
+def _issue_for(pending: _Pending, known: dict[IssueName, Issue]) -> Issue | None:
+    """The project's issue under the current rules, else one made under older rules it matches."""
     for version, key in _keys_for(pending):
-        issue = known.get(key)
+        issue = known.get((pending.project_id, key))
         if issue is not None and (version == GROUPING_VERSION or issue.grouping_version == version):
             return issue
     return None
@@ -185,12 +197,12 @@ def _keys_for(pending: _Pending) -> list[tuple[int, str]]:
 
 
 def _create_issues(
-    session: Session, first_events: dict[str, _Pending], known: dict[str, Issue]
-) -> set[str]:
-    """Insert an issue per key (count 0: the batch's UPDATE counts it); the keys we created."""
+    session: Session, first_events: dict[IssueName, _Pending], known: dict[IssueName, Issue]
+) -> set[IssueName]:
+    """Insert an issue per name (count 0: the batch's UPDATE counts it); the names we created."""
     rows = [
         {
-            "project_id": pending.project_id,
+            "project_id": project_id,
             "fingerprint": key,
             "grouping_version": GROUPING_VERSION,
             "status": "unresolved",
@@ -200,17 +212,18 @@ def _create_issues(
             "last_seen": pending.seen_at,
             **pending.prepared.latest_fields,
         }
-        for key, pending in sorted(first_events.items())  # one lock order for every consumer
+        for (project_id, key), pending in sorted(first_events.items())  # one lock order for all
     ]
-    created = set(
-        session.scalars(
+    created: set[IssueName] = {
+        (project_id, key)
+        for project_id, key in session.execute(
             _dialect_insert(session)(Issue)
-            .on_conflict_do_nothing(index_elements=["fingerprint"])
-            .returning(Issue.fingerprint),
+            .on_conflict_do_nothing(index_elements=["project_id", "fingerprint"])
+            .returning(Issue.project_id, Issue.fingerprint),
             rows,
         )
-    )
-    known.update(_issues_by_key(session, set(first_events)))  # ours, and any a rival made
+    }
+    known.update(_issues_by_name(session, set(first_events)))  # ours, and any a rival made
     return created
 
 
@@ -496,18 +509,21 @@ def store_batch(
             _Pending(index, prepared, _occurred_at(prepared.event, received_at), project_id)
         )
 
-    known = _issues_by_key(session, {key for pending in fresh for _, key in _keys_for(pending)})
-    first_of_new: dict[str, _Pending] = {}
+    known = _issues_by_name(
+        session,
+        {(pending.project_id, key) for pending in fresh for _, key in _keys_for(pending)},
+    )
+    first_of_new: dict[IssueName, _Pending] = {}
     for pending in fresh:
         issue = _issue_for(pending, known)
         pending.key = issue.fingerprint if issue else _keys_for(pending)[0][1]
         if issue is None:
-            first_of_new.setdefault(pending.key, pending)
+            first_of_new.setdefault(pending.issue_name, pending)
     created = _create_issues(session, first_of_new, known) if first_of_new else set()
 
     groups: dict[int, list[_Pending]] = defaultdict(list)
     for pending in fresh:
-        pending.issue_id = known[pending.key].id
+        pending.issue_id = known[pending.issue_name].id
         groups[pending.issue_id].append(pending)
     regressions: set[int] = set()
     if fresh:
@@ -515,7 +531,7 @@ def store_batch(
         new_users = _new_users(session, fresh)
         _count_minutes(session, fresh)
         _count_facets(session, fresh)
-        loaded = {known[group[0].key].id: known[group[0].key] for group in groups.values()}
+        loaded = {issue_id: known[group[0].issue_name] for issue_id, group in groups.items()}
         regressions = _count_on_issues(session, loaded, groups, new_users)
 
     issue_ids = set(groups) | set(stored_before.values())
@@ -530,7 +546,8 @@ def store_batch(
 
     outcomes: dict[int, Stored] = {}
     for pending in fresh:
-        new_issue = pending.key in created and first_of_new[pending.key] is pending
+        name = pending.issue_name
+        new_issue = name in created and first_of_new[name] is pending
         regression = pending.index in regressions
         outcomes[pending.index] = Stored(
             issues[pending.issue_id],

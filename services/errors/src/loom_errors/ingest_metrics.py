@@ -14,6 +14,12 @@ INGEST_REFUSED = Counter(
     "Sentry ingest requests refused over HTTP, by reason",
     ["reason"],
 )
+INGEST_ITEMS_DROPPED = Counter(
+    "loom_errors_ingest_items_dropped_total",
+    "Event and transaction items dropped over HTTP (over the rate limit, or past one per"
+    " envelope), by item type and reason",
+    ["type", "reason"],
+)
 EVENTS_TRIMMED = Counter(
     "loom_errors_events_trimmed_total",
     "Stored events deleted to keep an issue under its cap (the issue still counts them)",
@@ -25,6 +31,11 @@ ALERTS = Counter(
     "loom_errors_alerts_total",
     "Alert emails by outcome (sent, failed, held for a digest, suppressed by cooldown)",
     ["kind", "outcome"],
+)
+ALERT_DELIVERY_FAILURES = Counter(
+    "loom_errors_alert_delivery_failures_total",
+    "Alert email deliveries that failed; final=true when no attempt is left",
+    ["final"],
 )
 
 # Item types counted under their own name; anything else is "unknown" (bounded label values).

@@ -6,6 +6,7 @@ import smtplib
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
+from loom_common.mail_headers import one_line
 from loom_common.settings import Settings
 
 
@@ -14,9 +15,9 @@ def send_email(
 ) -> None:
     """Raise ``OSError`` or ``smtplib.SMTPException`` when the mail could not be handed over."""
     message = EmailMessage()
-    message["From"] = settings.smtp_from
-    message["To"] = ", ".join(recipients)
-    message["Subject"] = subject
+    message["From"] = one_line(settings.smtp_from)
+    message["To"] = one_line(", ".join(recipients), limit=10_000)
+    message["Subject"] = one_line(subject)
     message.set_content(body)
     url = urlsplit(settings.smtp_url)
     host = url.hostname or "127.0.0.1"

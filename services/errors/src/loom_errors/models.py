@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ISSUE_STATUSES = ("unresolved", "resolved", "resolved_in_next_release", "ignored")
@@ -31,16 +31,25 @@ def as_utc(moment: datetime) -> datetime:
 
 
 class Issue(Base):
-    """Every event with the same fingerprint, counted once; the summary reflects the latest event."""
+    """Every event of one project with the same fingerprint, counted once; the summary
+    reflects the latest event.
+
+    The fingerprint is unique per project, not across projects: an SDK picks its own
+    fingerprint, so whatever key a client crafts, it can only ever name an issue of the
+    project its DSN key belongs to.
+    """
 
     __tablename__ = "issues"
-    __table_args__ = (Index("ix_issues_last_seen_id", "last_seen", "id"),)
+    __table_args__ = (
+        Index("ix_issues_last_seen_id", "last_seen", "id"),
+        UniqueConstraint("project_id", "fingerprint", name="uq_issues_project_id_fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
         ForeignKey("projects.id"), default=DEFAULT_PROJECT_ID, server_default="1"
     )
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
     grouping_version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(255))
     culprit: Mapped[str | None] = mapped_column(String(255))
@@ -177,5 +186,10 @@ class Alert(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     issue_id: Mapped[int] = mapped_column(ForeignKey("issues.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # new | regression | threshold
-    state: Mapped[str] = mapped_column(String(16))  # sent | failed | held | digested
+    # sending (handed to SMTP now) | sent (the server accepted it) | failed | held | digested
+    state: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Delivery attempts made; a failed alert with a next attempt is retried then, one
+    # without has used up its attempts.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

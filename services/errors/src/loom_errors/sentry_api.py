@@ -21,11 +21,17 @@ from loom_common.auth import public
 from loom_common.broker import send
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.flask_app import current_database
+from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
 from loom_errors.config import errors_config
-from loom_errors.envelopes import MalformedEnvelope, parse_envelope
+from loom_errors.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
-from loom_errors.ingest_metrics import INGEST_ITEMS, INGEST_REFUSED, item_type_label
+from loom_errors.ingest_metrics import (
+    INGEST_ITEMS,
+    INGEST_ITEMS_DROPPED,
+    INGEST_REFUSED,
+    item_type_label,
+)
 from loom_errors.models import Project, ProjectKey
 from loom_errors.rate_limit import RateLimiter, rate_limiter
 from loom_errors.schemas import IngestAnswer
@@ -33,6 +39,13 @@ from loom_errors.sentry_auth import sentry_key
 from loom_errors.sentry_event import MalformedEvent, parse_event
 
 sentry_api = Blueprint("sentry_api", __name__, url_prefix="/api")
+
+# Items that are one event each: each takes a token from the project's rate limit, and an
+# envelope holds at most one of them (Sentry's envelope rule, which Relay enforces), so one
+# request can never carry thousands of events past a limit counted per request.
+_EVENT_ITEM_TYPES = ("event", "transaction")
+# Sentry's rate limit categories (X-Sentry-Rate-Limits), which sentry-sdk backs off per category.
+_RATE_LIMIT_CATEGORY = {"event": "error", "transaction": "transaction"}
 
 _NO_SECURITY: dict[str, list[str]] = {}
 
@@ -107,20 +120,38 @@ def _limiter() -> RateLimiter:
     return limiter
 
 
-def _rate_limit(project_id: int) -> None:
+def _rate_limit(project_id: int, item_type: str) -> None:
+    """Take the token of one event (or transaction) item; 429 when the project has none left."""
     config = errors_config()
     wait = _limiter().take(project_id, config.rate_per_second, config.rate_burst)
     if wait:
+        INGEST_ITEMS_DROPPED.labels(type=item_type, reason="rate_limited").inc()
         # sentry-sdk reads X-Sentry-Rate-Limits (and ignores a non-integer Retry-After).
+        category = _RATE_LIMIT_CATEGORY[item_type]
         raise _refuse(
             "rate_limited",
             429,
             f"project {project_id} is over its event rate limit; retry in {wait} s",
             headers={
                 "Retry-After": str(wait),
-                "X-Sentry-Rate-Limits": f"{wait}:error:project:{project_id}",
+                "X-Sentry-Rate-Limits": f"{wait}:{category}:project:{project_id}",
             },
         )
+
+
+def _one_event_item(items: list[EnvelopeItem]) -> EnvelopeItem | None:
+    """The envelope's event or transaction item, if any; 400 if it holds more than one."""
+    found = [item for item in items if item.type in _EVENT_ITEM_TYPES]
+    if len(found) > 1:
+        for item in found:
+            INGEST_ITEMS_DROPPED.labels(type=item.type, reason="too_many_events").inc()
+        raise _refuse(
+            "too_many_events",
+            400,
+            f"an envelope may hold at most one event or transaction item; this one holds"
+            f" {len(found)}",
+        )
+    return found[0] if found else None
 
 
 def _checked_event(raw: Any, event_id: str | None) -> dict[str, Any]:
@@ -139,18 +170,21 @@ def _checked_event(raw: Any, event_id: str | None) -> dict[str, Any]:
 
 
 def _json(payload: bytes, what: str) -> Any:
+    """The one place ingest parses an event: what passes here can be published and stored."""
     try:
-        return orjson.loads(payload)
+        value = orjson.loads(payload)
     except orjson.JSONDecodeError as error:
         raise _refuse("malformed_event", 400, f"the {what} is not JSON: {error}") from None
+    if nests_deeper_than(value, MAX_JSON_DEPTH):
+        raise _refuse(
+            "too_deep", 400, f"the {what} nests deeper than the {MAX_JSON_DEPTH} level limit"
+        )
+    return value
 
 
-def _enqueue(project_id: int, events: list[dict[str, Any]]) -> None:
-    if events:
-        _rate_limit(project_id)
-    for event in events:
-        send(ERRORS_QUEUE, ERRORS_ACTOR, event=event, project_id=project_id)
-        INGEST_ITEMS.labels(type="event").inc()
+def _enqueue(project_id: int, event: dict[str, Any]) -> None:
+    send(ERRORS_QUEUE, ERRORS_ACTOR, event=event, project_id=project_id)
+    INGEST_ITEMS.labels(type="event").inc()
 
 
 @sentry_api.post("/<int:project_id>/envelope/")
@@ -163,20 +197,19 @@ def envelope(project_id: int) -> dict[str, Any]:
         parsed = parse_envelope(_body())
     except MalformedEnvelope as error:
         raise _refuse("malformed_envelope", 400, f"malformed envelope: {error}") from None
-    header_id = parsed.headers.get("event_id")
-    header_id = header_id if isinstance(header_id, str) and header_id else None
-    events: list[dict[str, Any]] = []
-    others: list[str] = []
+    counted = _one_event_item(parsed.items)
+    event = None
+    if counted is not None and counted.type == "event":
+        event = _checked_event(_json(counted.payload, "event item"), parsed.event_id)
+    if counted is not None:
+        _rate_limit(project_id, counted.type)  # a valid event only: a 400 costs no token
+    if event is not None:
+        _enqueue(project_id, event)
     for item in parsed.items:
-        if item.type == "event":
-            events.append(_checked_event(_json(item.payload, "event item"), header_id))
-        else:
-            others.append(item_type_label(item.type))  # accepted, counted, not stored
-    _enqueue(project_id, events)
-    for label in others:
-        INGEST_ITEMS.labels(type=label).inc()
-    answer_id = events[0]["event_id"] if events else header_id
-    return {"id": uuid.UUID(answer_id).hex if answer_id else uuid.uuid4().hex}
+        if item.type != "event":
+            INGEST_ITEMS.labels(type=item_type_label(item.type)).inc()  # counted, not stored
+    answer_id = event["event_id"] if event is not None else parsed.event_id
+    return {"id": answer_id or uuid.uuid4().hex}
 
 
 @sentry_api.post("/<int:project_id>/store/")
@@ -186,5 +219,6 @@ def store(project_id: int) -> dict[str, Any]:
     """Sentry's older ingest: the body is one event (JSON), authenticated by the DSN key."""
     _check_key(project_id)
     event = _checked_event(_json(_body(), "body"), None)
-    _enqueue(project_id, [event])
+    _rate_limit(project_id, "event")
+    _enqueue(project_id, event)
     return {"id": event["event_id"]}

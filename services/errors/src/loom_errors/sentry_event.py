@@ -10,14 +10,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from loom_errors.models import as_utc
 
 LEVELS = ("debug", "info", "warning", "error", "fatal")
 _LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "exception": "error"}
+
+
+def _without_nul(text: str) -> str:
+    # PostgreSQL text cannot hold NUL: an event carrying one in its title, tags or user
+    # would fail its insert on every retry and be lost. Shown as the replacement character.
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+# Every string read from an event becomes a column value somewhere (title, tags, user).
+Text = Annotated[str, AfterValidator(_without_nul)]
 
 
 class MalformedEvent(ValueError):
@@ -30,9 +47,9 @@ class _Lenient(BaseModel):
 
 
 class Frame(_Lenient):
-    module: str | None = None
-    function: str | None = None
-    filename: str | None = None
+    module: Text | None = None
+    function: Text | None = None
+    filename: Text | None = None
     lineno: int | None = None
     in_app: bool | None = None
 
@@ -42,9 +59,9 @@ class Stacktrace(_Lenient):
 
 
 class ExceptionValue(_Lenient):
-    type: str | None = None
-    value: str | None = None
-    module: str | None = None
+    type: Text | None = None
+    value: Text | None = None
+    module: Text | None = None
     stacktrace: Stacktrace | None = None
 
     def in_app_frames(self) -> list[Frame]:
@@ -59,15 +76,15 @@ class ExceptionList(_Lenient):
 
 
 class LogEntry(_Lenient):
-    message: str | None = None  # the template, before its parameters are filled in
-    formatted: str | None = None
+    message: Text | None = None  # the template, before its parameters are filled in
+    formatted: Text | None = None
 
 
 class User(_Lenient):
-    id: str | None = None
-    email: str | None = None
-    ip_address: str | None = None
-    username: str | None = None
+    id: Text | None = None
+    email: Text | None = None
+    ip_address: Text | None = None
+    username: Text | None = None
 
     def key(self) -> str | None:
         """Who this is, for counting affected users: id, else email, else username, else IP."""
@@ -86,16 +103,16 @@ class SentryEvent(_Lenient):
     event_id: str
     timestamp: datetime | None = None
     level: str = "error"
-    platform: str | None = None
-    message: str | None = None
+    platform: Text | None = None
+    message: Text | None = None
     logentry: LogEntry | None = None
     exception: ExceptionList | None = None
-    fingerprint: list[str] | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    transaction: str | None = None
-    environment: str | None = None
-    release: str | None = None
-    server_name: str | None = None
+    fingerprint: list[Text] | None = None
+    tags: dict[Text, Text] = Field(default_factory=dict)
+    transaction: Text | None = None
+    environment: Text | None = None
+    release: Text | None = None
+    server_name: Text | None = None
     user: User | None = None
 
     @field_validator("event_id", mode="before")

@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from loom_common.mail_headers import one_line
+
 
 @cache
 def _templates() -> Environment:
@@ -39,7 +41,7 @@ def compose_email(
     message = EmailMessage()
     message["From"] = sender
     message["To"] = str(Address(addr_spec=to))
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)  # subjects can carry user data (names)
     message["Message-ID"] = message_id
     message["Date"] = formatdate(localtime=False, usegmt=True)
     message.set_content(templates.get_template(f"emails/{template}.txt").render(**values))
