@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import secrets
+from collections import Counter as Tally
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -163,3 +164,55 @@ def test_refusals_show_on_metrics(client: FlaskClient) -> None:
     client.post("/api/ingest", json=[{}])
     text = client.get("/metrics").get_data(as_text=True)
     assert 'loom_logs_ingest_refused_total{reason="unauthorized",source="api"}' in text
+
+
+def _gelf_message(marker: str) -> dict[str, Any]:
+    return {"version": "1.1", "host": "h", "short_message": marker}
+
+
+def _loki_push(lines: list[str]) -> dict[str, Any]:
+    # Three streams, so that the lines must be counted across streams, not within one.
+    thirds = [lines[index::3] for index in range(3)]
+    return {
+        "streams": [
+            {"stream": {"app": f"a{n}"}, "values": [["1893456000000000000", line] for line in part]}
+            for n, part in enumerate(thirds)
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "body"),
+    [
+        (
+            "/api/ingest",
+            "api",
+            lambda lines: [{"time": "2030-01-01T00:00:00Z", "message": m} for m in lines],
+        ),
+        ("/gelf", "gelf_http", lambda lines: [_gelf_message(m) for m in lines]),
+        ("/loki/api/v1/push", "loki", _loki_push),
+    ],
+)
+def test_every_http_input_refuses_more_records_than_max_records_per_request(
+    client: FlaskClient,
+    counter: Counter,
+    drain_queue: Callable[[str], list[dict[str, Any]]],
+    path: str,
+    source: str,
+    body: Callable[[list[str]], Any],
+) -> None:
+    refused, taken = secrets.token_hex(6), secrets.token_hex(6)
+    before = _refused(counter, source, "too_many_records")
+    response = client.post(path, json=body([refused] * 10_001), headers=INGEST)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"] == "more than 10000 records in one request"
+    assert _refused(counter, source, "too_many_records") - before == 1
+
+    response = client.post(path, json=body([taken] * 10_000), headers=INGEST)
+    assert response.status_code in (202, 204)  # at the limit, everything is taken
+    published = Tally(
+        record["message"]
+        for message in drain_queue("logs")
+        for record in message["kwargs"]["records"]
+    )
+    assert (published[refused], published[taken]) == (0, 10_000)
