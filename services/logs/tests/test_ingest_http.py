@@ -216,3 +216,49 @@ def test_every_http_input_refuses_more_records_than_max_records_per_request(
         for record in message["kwargs"]["records"]
     )
     assert (published[refused], published[taken]) == (0, 10_000)
+
+
+def _nested(depth: int, inner: Any = 1) -> Any:
+    for level in range(depth):
+        inner = [inner] if level % 2 else {"k": inner}
+    return inner
+
+
+def test_unknown_keys_are_not_published_however_deep(
+    client: FlaskClient,
+    make_record: RecordFactory,
+    drain_queue: Callable[[str], list[dict[str, Any]]],
+) -> None:
+    # 300 levels is past the JSON encoder's limit: published raw, it used to fail as a 500.
+    marker = secrets.token_hex(6)
+    record = make_record(message=marker, fields={"order": 7}, unknown=_nested(300))
+    response = client.post("/api/ingest", json=[record], headers=INGEST)
+    assert response.status_code == 202
+    assert response.get_json()["accepted"] == 1
+    published = [
+        record
+        for message in drain_queue("logs")
+        for record in message["kwargs"]["records"]
+        if record["message"] == marker
+    ]
+    assert len(published) == 1
+    assert "unknown" not in published[0]
+    assert published[0]["fields"] == {"order": 7}
+
+
+def test_fields_nested_past_the_bound_are_refused_alone(
+    client: FlaskClient, make_record: RecordFactory, counter: Counter
+) -> None:
+    before = counter("loom_logs_records_rejected_total", reason="invalid_fields")
+    records = [make_record(fields={"fine": _nested(31)}), make_record(fields={"deep": _nested(32)})]
+    response = client.post("/api/ingest", json=records, headers=INGEST)
+    assert response.status_code == 202
+    assert response.get_json()["accepted"] == 1
+    assert response.get_json()["rejections"] == [
+        {
+            "index": 1,
+            "reason": "invalid_fields",
+            "message": "invalid_fields: nested deeper than 32 levels",
+        }
+    ]
+    assert counter("loom_logs_records_rejected_total", reason="invalid_fields") - before == 1
