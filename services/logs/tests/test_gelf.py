@@ -104,7 +104,7 @@ def test_graypy_http_handler_lines_are_found_with_their_fields(
 
 @pytest.mark.parametrize("encode", [lambda b: b, gzip.compress, zlib.compress])
 def test_post_gelf_reads_plain_gzip_and_zlib_whatever_the_label(
-    client: FlaskClient, drain_queue: Callable[[str], list[dict[str, Any]]], encode: Any
+    client: FlaskClient, published: Callable[[], list[dict[str, Any]]], encode: Any
 ) -> None:
     marker = secrets.token_hex(6)
     body = encode(orjson.dumps(_gelf(short_message=marker, _request_id="r-1", facility="app")))
@@ -114,12 +114,7 @@ def test_post_gelf_reads_plain_gzip_and_zlib_whatever_the_label(
         headers={"Authorization": "Bearer ingest-token-1", "Content-Encoding": "gzip,deflate"},
     )
     assert response.status_code == 202
-    records = [
-        record
-        for message in drain_queue("logs")
-        for record in message["kwargs"]["records"]
-        if record["message"] == marker
-    ]
+    records = [record for record in published() if record["message"] == marker]
     assert len(records) == 1
     record = records[0]
     assert record["time"] == "2030-01-01T00:00:00.500000+00:00"
