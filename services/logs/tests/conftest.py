@@ -138,6 +138,18 @@ def consumer(app: Flask) -> Iterator[ModuleType]:
 
 
 @pytest.fixture
+def published(drain_queue: Callable[[str], list[Any]]) -> Callable[[], list[dict[str, Any]]]:
+    """``published()``: every record waiting in the logs queue of the test vhost, taken off it."""
+
+    def records() -> list[dict[str, Any]]:
+        return [
+            record for message in drain_queue(LOGS_QUEUE) for record in message["kwargs"]["records"]
+        ]
+
+    return records
+
+
+@pytest.fixture
 def counter() -> Callable[..., float]:
     """``counter(name, **labels)``: the current value of a sample in this process's registry."""
 

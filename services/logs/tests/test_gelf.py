@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -103,7 +104,7 @@ def test_graypy_http_handler_lines_are_found_with_their_fields(
 
 @pytest.mark.parametrize("encode", [lambda b: b, gzip.compress, zlib.compress])
 def test_post_gelf_reads_plain_gzip_and_zlib_whatever_the_label(
-    client: FlaskClient, drain_queue: Callable[[str], list[dict[str, Any]]], encode: Any
+    client: FlaskClient, published: Callable[[], list[dict[str, Any]]], encode: Any
 ) -> None:
     marker = secrets.token_hex(6)
     body = encode(orjson.dumps(_gelf(short_message=marker, _request_id="r-1", facility="app")))
@@ -113,12 +114,7 @@ def test_post_gelf_reads_plain_gzip_and_zlib_whatever_the_label(
         headers={"Authorization": "Bearer ingest-token-1", "Content-Encoding": "gzip,deflate"},
     )
     assert response.status_code == 202
-    records = [
-        record
-        for message in drain_queue("logs")
-        for record in message["kwargs"]["records"]
-        if record["message"] == marker
-    ]
+    records = [record for record in published() if record["message"] == marker]
     assert len(records) == 1
     record = records[0]
     assert record["time"] == "2030-01-01T00:00:00.500000+00:00"
@@ -219,7 +215,7 @@ def test_garbage_broken_chunks_and_bombs_are_counted_and_the_listener_keeps_answ
     with socket.create_connection(("127.0.0.1", gelf_server.tcp_port)) as tcp:
         tcp.sendall(b"not json at all\0")
     tcp_address = ("127.0.0.1", gelf_server.tcp_port)
-    # No NUL in sight: the listener hangs up rather than buffer without bound.
+    # No NUL in sight: the frame is dropped rather than buffered without bound.
     with socket.create_connection(tcp_address) as tcp, contextlib.suppress(ConnectionError):
         tcp.sendall(b"x" * (6 * 1024 * 1024))
 
@@ -267,3 +263,124 @@ def test_the_gelf_process_of_service_toml_listens_and_publishes(
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+@contextlib.contextmanager
+def _listening(**overrides: Any) -> Iterator[GelfServer]:
+    server = GelfServer(load_logs_config(gelf_host="127.0.0.1", gelf_port=0, **overrides))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _closed_by_server(connection: socket.socket) -> bool:
+    connection.settimeout(0.05)
+    try:
+        return connection.recv(1) == b""
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+
+
+def test_tcp_connections_past_the_limit_are_closed_and_counted(
+    app: Flask, counter: Counter
+) -> None:
+    before = _refused(counter, "gelf_tcp", "too_many_connections")
+    with _listening(gelf_tcp_max_connections=2) as server:
+        address = ("127.0.0.1", server.tcp_port)
+        first, second = socket.create_connection(address), socket.create_connection(address)
+        wait_until(lambda: server.tcp_connections == 2, timeout=10, message="two connections")
+        extra = socket.create_connection(address)
+        wait_until(lambda: _closed_by_server(extra), timeout=10, message="the extra one closed")
+        assert _refused(counter, "gelf_tcp", "too_many_connections") - before == 1
+        assert not _closed_by_server(first)
+        first.close()
+        wait_until(lambda: server.tcp_connections == 1, timeout=10, message="one left")
+        again = socket.create_connection(address)
+        wait_until(lambda: server.tcp_connections == 2, timeout=10, message="room again")
+        assert not _closed_by_server(again)
+        for connection in (second, extra, again):
+            connection.close()
+
+
+def test_a_silent_tcp_connection_is_closed_and_counted(app: Flask, counter: Counter) -> None:
+    before = _refused(counter, "gelf_tcp", "idle_timeout")
+    with _listening(gelf_tcp_idle_timeout=0.3) as server:
+        with socket.create_connection(("127.0.0.1", server.tcp_port)) as idle:
+            idle.sendall(b'{"half a frame')
+            wait_until(lambda: _closed_by_server(idle), timeout=10, message="idle one closed")
+        assert _refused(counter, "gelf_tcp", "idle_timeout") - before == 1
+        wait_until(lambda: server.tcp_connections == 0, timeout=10, message="none open")
+
+
+def test_an_oversized_tcp_frame_is_skipped_to_its_nul_and_the_next_frame_taken(
+    consumer: ModuleType, counter: Counter, found: Found
+) -> None:
+    before = _refused(counter, "gelf_tcp", "frame_too_large")
+    marker = secrets.token_hex(6)
+    with (
+        _listening(gelf_max_message_bytes=64 * 1024) as server,
+        socket.create_connection(("127.0.0.1", server.tcp_port)) as tcp,
+    ):
+        tcp.sendall(b"x" * (300 * 1024))  # past the limit, no end yet
+        tcp.sendall(b"y" * 1024 + b"\0")  # its end: skipped with it
+        tcp.sendall(orjson.dumps(_gelf(short_message=marker)) + b"\0")
+        assert found(1, q=marker)[0]["message"] == marker
+        assert not _closed_by_server(tcp)
+    assert _refused(counter, "gelf_tcp", "frame_too_large") - before == 1
+
+
+def test_sixty_clients_sending_4_mib_without_a_nul_leave_nothing_held(
+    app: Flask, counter: Counter
+) -> None:
+    # Each used to be buffered whole (about 285 MiB in all), the connections kept open.
+    before = _refused(counter, "gelf_tcp", "frame_too_large")
+    endless = b"x" * (4 * 1024 * 1024)
+    with _listening() as server:
+        clients = [socket.create_connection(("127.0.0.1", server.tcp_port)) for _ in range(60)]
+        tracemalloc.start()
+        try:
+            for client in clients:
+                client.sendall(endless)
+            wait_until(
+                lambda: _refused(counter, "gelf_tcp", "frame_too_large") - before == 60,
+                timeout=60,
+                message="sixty frames dropped",
+            )
+            held, _ = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+            for client in clients:
+                client.close()
+    assert held < 20 * 1024 * 1024
+
+
+def test_udp_chunks_past_the_held_bytes_bound_drop_the_oldest_sets(
+    consumer: ModuleType, counter: Counter, found: Found
+) -> None:
+    before = _refused(counter, "gelf_udp", "chunks_evicted")
+    marker = secrets.token_hex(6)
+    with _listening(gelf_max_pending_bytes=256 * 1024, gelf_chunk_timeout=60) as server:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        address = ("127.0.0.1", server.udp_port)
+
+        def evicted() -> float:
+            return _refused(counter, "gelf_udp", "chunks_evicted") - before
+
+        for sent in range(1, 101):  # first halves only: 100 x 8 KB waiting for the rest
+            udp.sendto(_chunks(secrets.token_bytes(16_000), 8_000)[0], address)
+            # One at a time, so that the kernel's receive buffer drops none of them.
+            wait_until(
+                lambda sent=sent: server.assembler.pending + evicted() == sent,
+                timeout=10,
+                message=f"chunk set {sent} taken",
+            )
+        assert evicted() == 100 - 256 * 1024 // 8_000  # the 32 newest sets are kept
+        assert counter("loom_logs_gelf_chunk_bytes_held") <= 256 * 1024
+        for chunk in _chunks(orjson.dumps(_gelf(short_message=marker)), 40):
+            udp.sendto(chunk, address)
+        assert found(1, q=marker)[0]["message"] == marker
+        udp.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import secrets
+from collections import Counter as Tally
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -163,3 +164,92 @@ def test_refusals_show_on_metrics(client: FlaskClient) -> None:
     client.post("/api/ingest", json=[{}])
     text = client.get("/metrics").get_data(as_text=True)
     assert 'loom_logs_ingest_refused_total{reason="unauthorized",source="api"}' in text
+
+
+def _gelf_message(marker: str) -> dict[str, Any]:
+    return {"version": "1.1", "host": "h", "short_message": marker}
+
+
+def _loki_push(lines: list[str]) -> dict[str, Any]:
+    # Three streams, so that the lines must be counted across streams, not within one.
+    thirds = [lines[index::3] for index in range(3)]
+    return {
+        "streams": [
+            {"stream": {"app": f"a{n}"}, "values": [["1893456000000000000", line] for line in part]}
+            for n, part in enumerate(thirds)
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "body"),
+    [
+        (
+            "/api/ingest",
+            "api",
+            lambda lines: [{"time": "2030-01-01T00:00:00Z", "message": m} for m in lines],
+        ),
+        ("/gelf", "gelf_http", lambda lines: [_gelf_message(m) for m in lines]),
+        ("/loki/api/v1/push", "loki", _loki_push),
+    ],
+)
+def test_every_http_input_refuses_more_records_than_max_records_per_request(
+    client: FlaskClient,
+    counter: Counter,
+    published: Callable[[], list[dict[str, Any]]],
+    path: str,
+    source: str,
+    body: Callable[[list[str]], Any],
+) -> None:
+    refused, taken = secrets.token_hex(6), secrets.token_hex(6)
+    before = _refused(counter, source, "too_many_records")
+    response = client.post(path, json=body([refused] * 10_001), headers=INGEST)
+    assert response.status_code == 413
+    assert response.get_json()["error"]["message"] == "more than 10000 records in one request"
+    assert _refused(counter, source, "too_many_records") - before == 1
+
+    response = client.post(path, json=body([taken] * 10_000), headers=INGEST)
+    assert response.status_code in (202, 204)  # at the limit, everything is taken
+    counts = Tally(record["message"] for record in published())
+    assert (counts[refused], counts[taken]) == (0, 10_000)
+
+
+def _nested(depth: int, inner: Any = 1) -> Any:
+    for level in range(depth):
+        inner = [inner] if level % 2 else {"k": inner}
+    return inner
+
+
+def test_unknown_keys_are_not_published_however_deep(
+    client: FlaskClient,
+    make_record: RecordFactory,
+    published: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # 300 levels is past the JSON encoder's limit: published raw, it used to fail as a 500.
+    marker = secrets.token_hex(6)
+    record = make_record(message=marker, fields={"order": 7}, unknown=_nested(300))
+    response = client.post("/api/ingest", json=[record], headers=INGEST)
+    assert response.status_code == 202
+    assert response.get_json()["accepted"] == 1
+    records = [record for record in published() if record["message"] == marker]
+    assert len(records) == 1
+    assert "unknown" not in records[0]
+    assert records[0]["fields"] == {"order": 7}
+
+
+def test_fields_nested_past_the_bound_are_refused_alone(
+    client: FlaskClient, make_record: RecordFactory, counter: Counter
+) -> None:
+    before = counter("loom_logs_records_rejected_total", reason="invalid_fields")
+    records = [make_record(fields={"fine": _nested(31)}), make_record(fields={"deep": _nested(32)})]
+    response = client.post("/api/ingest", json=records, headers=INGEST)
+    assert response.status_code == 202
+    assert response.get_json()["accepted"] == 1
+    assert response.get_json()["rejections"] == [
+        {
+            "index": 1,
+            "reason": "invalid_fields",
+            "message": "invalid_fields: nested deeper than 32 levels",
+        }
+    ]
+    assert counter("loom_logs_records_rejected_total", reason="invalid_fields") - before == 1

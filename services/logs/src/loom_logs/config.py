@@ -36,12 +36,29 @@ class LogsConfig(BaseSettings):
     max_record_bytes: int = Field(default=64 * KIB, ge=256)
     # Compressed or not, as it arrives; a decompressed body may be no larger either.
     max_body_bytes: int = Field(default=5 * MIB, ge=KIB)
-    max_records_per_request: int = Field(default=10_000, ge=1)
+    max_records_per_request: int = Field(default=10_000, ge=1)  # every HTTP input alike
+
+    # Loki push: its labels are checked before any line is built. Loki's own defaults are
+    # 1024 and 2048 bytes a name and value and 15 labels a stream (30 before Loki 3.0); 30
+    # leaves room for the tags a handler adds. The labels repeat on every line they label, so
+    # their bytes times the stream's lines are bounded across the request too.
+    loki_max_labels_per_stream: int = Field(default=30, ge=1)
+    loki_max_label_name_bytes: int = Field(default=1024, ge=1)
+    loki_max_label_value_bytes: int = Field(default=2048, ge=1)
+    loki_max_label_bytes_per_request: int = Field(default=8 * MIB, ge=KIB)
 
     gelf_host: str = "127.0.0.1"  # 0.0.0.0 to take GELF from other machines (no auth in GELF)
     gelf_port: int = Field(default=12201, ge=0, le=65535)  # UDP and TCP alike; 0: any free port
+    # Bounds on what the GELF listeners hold (Graylog's inputs take 2 MiB a message and drop
+    # chunk sets after 5 s): a message's bytes over TCP or reassembled from UDP chunks, open
+    # TCP connections, a connection's silence, and the chunk sets waiting for their rest
+    # (in number, and in bytes: the oldest are dropped first). Every drop is counted.
+    gelf_max_message_bytes: int = Field(default=2 * MIB, ge=KIB)
+    gelf_tcp_max_connections: int = Field(default=64, ge=1)
+    gelf_tcp_idle_timeout: float = Field(default=60.0, gt=0)  # seconds without a byte
     gelf_chunk_timeout: float = Field(default=5.0, gt=0)
     gelf_max_pending_messages: int = Field(default=1_000, ge=1)
+    gelf_max_pending_bytes: int = Field(default=32 * MIB, ge=KIB)
     gelf_publish_batch: int = Field(default=500, ge=1)
     gelf_buffer: int = Field(default=20_000, ge=1)
 

@@ -4,7 +4,9 @@ UDP datagrams may be chunked and gzip, zlib or plain; TCP carries plain messages
 NUL byte. Each message is checked (:mod:`loom_logs.gelf`, :mod:`loom_logs.intake`) and
 published to the ``logs`` queue in batches, like every other way in. Anything unusable
 (garbage, broken or late chunks, decompression bombs, oversized frames) is counted in
-``loom_logs_ingest_refused_total`` and dropped; the listener keeps going.
+``loom_logs_ingest_refused_total`` and dropped; the listener keeps going. What it holds is
+bounded (see the ``gelf_*`` settings): connections past the limit are closed at once, and so
+is a connection silent for too long.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from loom_logs.config import LogsConfig, logs_config
 from loom_logs.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.gelf import gelf_to_record
 from loom_logs.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
+from loom_logs.gelf_frames import NulFrames
 from loom_logs.intake import check_records
-from loom_logs.metrics import INGEST_REFUSED
+from loom_logs.metrics import GELF_CHUNK_BYTES_HELD, GELF_TCP_CONNECTIONS, INGEST_REFUSED
 from loom_logs.records import RecordRejected
 
 EXPIRY_CHECK_INTERVAL = 1.0
@@ -40,7 +43,7 @@ class GelfIntake:
 
     def take(self, payload: bytes, source: str) -> None:
         try:
-            message = orjson.loads(decompress(payload, self.config.max_body_bytes))
+            message = orjson.loads(decompress(payload, self.config.gelf_max_message_bytes))
         except PayloadTooLarge:
             INGEST_REFUSED.labels(source=source, reason="decompressed_too_large").inc()
             return
@@ -73,30 +76,36 @@ class _UdpProtocol(asyncio.DatagramProtocol):
         except ChunkRefused as refusal:
             INGEST_REFUSED.labels(source="gelf_udp", reason=refusal.reason).inc()
             return
+        finally:
+            GELF_CHUNK_BYTES_HELD.set(self.assembler.held_bytes)
         if whole is not None:
             self.intake.take(whole, "gelf_udp")
 
 
 async def _serve_tcp_client(
-    intake: GelfIntake, max_frame: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    intake: GelfIntake, config: LogsConfig, reader: asyncio.StreamReader
 ) -> None:
-    buffer = b""
+    frames = NulFrames(config.gelf_max_message_bytes)
     try:
-        while chunk := await reader.read(65536):
-            buffer += chunk
-            *frames, buffer = buffer.split(b"\0")
-            for frame in frames:
+        while True:
+            try:
+                chunk = await asyncio.wait_for(reader.read(65536), config.gelf_tcp_idle_timeout)
+            except TimeoutError:
+                INGEST_REFUSED.labels(source="gelf_tcp", reason="idle_timeout").inc()
+                return
+            if not chunk:
+                break
+            complete, dropped = frames.feed(chunk)
+            if dropped:
+                INGEST_REFUSED.labels(source="gelf_tcp", reason="frame_too_large").inc(dropped)
+            for frame in complete:
                 if frame.strip():
                     intake.take(frame, "gelf_tcp")
-            if len(buffer) > max_frame:
-                INGEST_REFUSED.labels(source="gelf_tcp", reason="frame_too_large").inc()
-                return  # no end in sight: hang up rather than buffer without bound
-        if buffer.strip():
-            intake.take(buffer, "gelf_tcp")  # the last frame of a client that just closed
+        last = frames.rest()
+        if last.strip():
+            intake.take(last, "gelf_tcp")  # the last frame of a client that just closed
     except ConnectionError:
         pass
-    finally:
-        writer.close()
 
 
 class GelfServer:
@@ -114,8 +123,11 @@ class GelfServer:
         self.assembler = ChunkAssembler(
             timeout=config.gelf_chunk_timeout,
             max_pending=config.gelf_max_pending_messages,
-            max_message_bytes=config.max_body_bytes,
+            max_message_bytes=config.gelf_max_message_bytes,
+            max_held_bytes=config.gelf_max_pending_bytes,
+            dropped=lambda reason: INGEST_REFUSED.labels(source="gelf_udp", reason=reason).inc(),
         )
+        self.tcp_connections = 0
         self.udp_port = 0
         self.tcp_port = 0
         self._loop = asyncio.new_event_loop()
@@ -153,10 +165,23 @@ class GelfServer:
         self._loop.call_later(EXPIRY_CHECK_INTERVAL, self._expire_chunks)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_tcp_client(self.intake, self.config.max_body_bytes, reader, writer)
+        # One event loop serves every connection, so this count needs no lock.
+        if self.tcp_connections >= self.config.gelf_tcp_max_connections:
+            INGEST_REFUSED.labels(source="gelf_tcp", reason="too_many_connections").inc()
+            writer.close()
+            return
+        self.tcp_connections += 1
+        GELF_TCP_CONNECTIONS.inc()
+        try:
+            await _serve_tcp_client(self.intake, self.config, reader)
+        finally:
+            self.tcp_connections -= 1
+            GELF_TCP_CONNECTIONS.dec()
+            writer.close()
 
     def _expire_chunks(self) -> None:
         expired = self.assembler.expire(time.monotonic())
+        GELF_CHUNK_BYTES_HELD.set(self.assembler.held_bytes)
         if expired:
             INGEST_REFUSED.labels(source="gelf_udp", reason="chunks_incomplete").inc(expired)
         self._loop.call_later(EXPIRY_CHECK_INTERVAL, self._expire_chunks)
@@ -165,6 +190,12 @@ class GelfServer:
         async def close() -> None:
             for closer in self._closers:
                 closer.close()
+            # Connections still open end here, while the loop can still run their cleanup.
+            current = asyncio.current_task()
+            clients = [task for task in asyncio.all_tasks() if task is not current]
+            for task in clients:
+                task.cancel()
+            await asyncio.gather(*clients, return_exceptions=True)
 
         if self._thread.is_alive():
             asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)

@@ -20,9 +20,16 @@ from loom_logs.config import LogsConfig
 from loom_logs.extensions import spec
 from loom_logs.gelf import gelf_to_record
 from loom_logs.ingest_auth import require_ingest_token
-from loom_logs.ingest_bodies import IngestRefused, ingest_candidates, parse_json, read_body
+from loom_logs.ingest_bodies import (
+    IngestRefused,
+    check_record_count,
+    ingest_candidates,
+    parse_json,
+    read_body,
+)
 from loom_logs.intake import Candidate, Intake, check_records, publish_in_batches
 from loom_logs.loki import loki_candidates
+from loom_logs.loki_limits import LokiLimits, check_push_limits
 from loom_logs.metrics import INGEST_REFUSED
 from loom_logs.records import RecordRejected
 from loom_logs.schemas import IngestReport
@@ -43,6 +50,7 @@ def _config() -> LogsConfig:
 
 def _take_in(candidates: list[Any], source: str) -> Intake:
     config = _config()
+    check_record_count(len(candidates), config.max_records_per_request)
     intake = check_records(candidates, max_record_bytes=config.max_record_bytes)
     publish_in_batches(intake.accepted, publish_log_batch, source=source)
     g.ingest_counted = bool(intake.rejected)
@@ -100,6 +108,7 @@ def ingest_gelf() -> tuple[IngestReport, int]:
     """One GELF 1.0/1.1 message (plain, gzip or zlib, whatever Content-Encoding says)."""
     message = parse_json(read_body(_config()))
     messages = message if isinstance(message, list) else [message]
+    check_record_count(len(messages), _config().max_records_per_request)
     candidates = [_gelf_candidate(item) for item in messages]
     intake = _take_in(candidates, "gelf_http")
     if not intake.accepted and intake.rejections:
@@ -124,6 +133,7 @@ def loki_push() -> Response:
             415, "unsupported_media_type", "only Content-Type: application/json is accepted"
         )
     payload = parse_json(read_body(_config()))
+    check_push_limits(payload, LokiLimits.from_config(_config()))  # before any line is built
     intake = _take_in(list(loki_candidates(payload)), "loki")
     if not intake.accepted and intake.rejections:
         first = intake.rejections[0]

@@ -44,6 +44,12 @@ def read_body(config: LogsConfig) -> bytes:
         raise IngestRefused(400, "bad_compression", str(error)) from None
 
 
+def check_record_count(count: int, limit: int) -> None:
+    """The one bound on records per request, for every HTTP input: 413 past ``limit``."""
+    if count > limit:
+        raise IngestRefused(413, "too_many_records", f"more than {limit} records in one request")
+
+
 def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
@@ -82,7 +88,4 @@ def ingest_candidates(body: bytes, config: LogsConfig) -> list[Candidate]:
             candidates = [single]
         else:
             candidates = list(json_lines(body, config.max_record_bytes))
-    if len(candidates) > config.max_records_per_request:
-        limit = config.max_records_per_request
-        raise IngestRefused(413, "too_many_records", f"more than {limit} records in one request")
     return candidates

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from loom_logs.metrics import RECORDS_ACCEPTED, RECORDS_REJECTED
-from loom_logs.records import RecordRejected, parse_record
+from loom_logs.records import RecordRejected, contract_record, parse_record
 
 # Each candidate is a record of the logs.ingest contract, or the reason it could not become one.
 Candidate = dict[str, Any] | RecordRejected
@@ -59,6 +59,10 @@ def check_records(candidates: Iterable[Candidate], *, max_record_bytes: int) -> 
         try:
             if isinstance(candidate, RecordRejected):
                 raise candidate
+            if isinstance(candidate, dict):
+                # Keys the contract does not know are dropped here, not published raw: one
+                # nested past the JSON encoder's depth used to fail the publish (a 500).
+                candidate = contract_record(candidate)
             if isinstance(candidate, dict) and _size(candidate) > max_record_bytes:
                 raise RecordRejected("record_too_large", f"larger than {max_record_bytes} bytes")
             parse_record(candidate)  # the consumer checks again; this tells the sender now

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 RECORDS_STORED = Counter("loom_logs_records_stored_total", "Log records stored")
 RECORDS_REJECTED = Counter(
@@ -17,8 +17,8 @@ RECORDS_ACCEPTED = Counter(
 )
 INGEST_REFUSED = Counter(
     "loom_logs_ingest_refused_total",
-    "Whole requests, datagrams or frames refused at ingest (source: api, gelf_http, loki, "
-    "gelf_udp, gelf_tcp)",
+    "Whole requests, datagrams, frames or connections refused at ingest (source: api, "
+    "gelf_http, loki, gelf_udp, gelf_tcp)",
     ["source", "reason"],
 )
 TAIL_DROPPED = Counter(
@@ -39,4 +39,11 @@ BATCHES_REPEATED = Counter(
     "loom_logs_batches_repeated_total",
     "Batches from the logs queue identical to one stored before (a redelivery after a lost "
     "ack, or a client's retry), not stored again",
+)
+GELF_TCP_CONNECTIONS = Gauge(
+    "loom_logs_gelf_tcp_connections", "GELF TCP connections open now (bounded by the config)"
+)
+GELF_CHUNK_BYTES_HELD = Gauge(
+    "loom_logs_gelf_chunk_bytes_held",
+    "Bytes of GELF UDP chunks held for messages whose other chunks have not arrived yet",
 )

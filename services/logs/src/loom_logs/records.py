@@ -23,6 +23,8 @@ from pydantic import (
 
 from loom_logs.levels import level_number
 
+MAX_FIELDS_DEPTH = 32  # levels of objects and arrays in ``fields``; deeper is refused
+
 Short = Annotated[str, StringConstraints(max_length=255)]
 SmallInt = Annotated[int, Field(ge=0, le=2**31 - 1)]  # fits an INTEGER column everywhere
 
@@ -69,6 +71,29 @@ class IncomingRecord(BaseModel):
         return value.astimezone(UTC)
 
 
+CONTRACT_KEYS = frozenset(IncomingRecord.model_fields)
+
+
+def contract_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` without the keys the contract does not know, so that they are never published."""
+    return {key: value for key, value in raw.items() if key in CONTRACT_KEYS}
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    # Iterative, so that a value nested thousands deep costs no recursion to measure.
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return any(isinstance(item, dict | list) and item for item in level)
+
+
 def _without_nul(text: str | None) -> str | None:
     # PostgreSQL text cannot hold NUL; one stray byte must not fail the whole batch there.
     if text is None or "\x00" not in text:
@@ -93,6 +118,8 @@ def parse_record(raw: object) -> dict[str, Any]:
         record = IncomingRecord.model_validate(raw)
     except ValidationError as error:
         raise RecordRejected(_reason(error), str(error.errors()[0]["msg"])) from None
+    if _deeper_than(record.fields or {}, MAX_FIELDS_DEPTH):
+        raise RecordRejected("invalid_fields", f"nested deeper than {MAX_FIELDS_DEPTH} levels")
     try:
         fields = orjson.dumps(record.fields or {}, default=str).decode()
     except orjson.JSONEncodeError as error:  # nested too deep to store as JSON

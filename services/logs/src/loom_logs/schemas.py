@@ -38,6 +38,16 @@ class LogFilterQuery(BaseModel):
     since: datetime | None = Field(default=None, description="ISO-8601, inclusive; no offset = UTC")
     until: datetime | None = Field(default=None, description="ISO-8601, exclusive; no offset = UTC")
 
+    @field_validator("service", "request_id", "q", "field")
+    @classmethod
+    def _no_nul(cls, value: str | list[str] | None) -> str | list[str] | None:
+        # NUL ends a string early in SQLite's FTS5 and LIKE and cannot be sent to PostgreSQL
+        # at all: no stored message holds one (ingest replaces it), so none can be searched for.
+        values = value if isinstance(value, list) else [value]
+        if any(text is not None and "\x00" in text for text in values):
+            raise ValueError("must not contain NUL characters")
+        return value
+
     @field_validator("service")
     @classmethod
     def _split_services(cls, values: list[str]) -> list[str]:
