@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from flask import Flask
 from pydantic import Field
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 MAX_INT64 = 2**63 - 1
@@ -26,14 +27,17 @@ Id = Annotated[int, Field(ge=1, le=MAX_INT64)]
 
 
 class BoundedIntConverter(IntegerConverter):
-    """werkzeug's ``int`` converter, never matching past a signed 64-bit value (the route 404s)."""
+    """werkzeug's ``int`` converter, answering 404 past a signed 64-bit value.
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        super().__init__(map, *args, **kwargs)
-        if self.max is None or self.max > MAX_INT64:
-            self.max = MAX_INT64
-        if self.signed and (self.min is None or self.min < MIN_INT64):
-            self.min = MIN_INT64
+    NotFound is raised here rather than werkzeug's ValidationError: on a ValidationError the
+    router reports the other methods of the same path, and ``PATCH /api/issues/<huge>`` would
+    be a misleading 405.
+    """
+
+    def to_python(self, value: str) -> Any:
+        if not MIN_INT64 <= int(value) <= MAX_INT64:
+            raise NotFound(f"no such id: {value} is past the largest id ({MAX_INT64})")
+        return super().to_python(value)
 
 
 def holds_an_oversized_number(values: list[Any]) -> bool:
