@@ -14,6 +14,7 @@ from loom_common import (
     api_errors,
     auth,
     bounded_ints,
+    content_types,
     flask_capture,
     health,
     openapi,
@@ -60,6 +61,7 @@ def init_app(
     request_ids.init_app(app)
     auth.init_app(app, settings.api_token.get_secret_value())  # 401 before any body check
     api_errors.init_app(app)
+    content_types.init_app(app, spec)  # 415 before a view finds no body to read
     flask_capture.init_app(app)
 
     checks = {"broker": broker_check(settings.broker_url)}
