@@ -10,6 +10,7 @@ from flask import Flask
 
 from loom_common.flask_app import app_database
 from loom_common.settings import Settings
+from loom_common.testing import assert_json_only
 from loom_errors.app import create_app
 from loom_errors.projects import create_key
 
@@ -29,14 +30,15 @@ def test_json_routes_refuse_other_content_types_with_415(
 ) -> None:
     client = app.test_client()
     headers = {**operator_headers, "Content-Type": content_type}
-    for method, path, body in (
-        ("POST", "/api/projects", b'{"name": "shop"}'),
-        ("PUT", "/api/projects/1/alerts", b'{"recipients": ["a@example.com"]}'),
-        ("PATCH", "/api/issues/1", b'{"status": "resolved"}'),
-    ):
-        response = client.open(path, method=method, data=body, headers=headers)
-        assert response.status_code == 415, (path, response.get_data(as_text=True))
-        assert "send application/json" in response.json["error"]["message"]
+    assert_json_only(
+        client,
+        [
+            ("POST", "/api/projects", b'{"name": "shop"}'),
+            ("PUT", "/api/projects/1/alerts", b'{"recipients": ["a@example.com"]}'),
+            ("PATCH", "/api/issues/1", b'{"status": "resolved"}'),
+        ],
+        headers,
+    )
     projects = client.get("/api/projects", headers=operator_headers).json["items"]
     assert [project["name"] for project in projects] == ["loom"]
 

@@ -8,6 +8,8 @@ import pytest
 from flask.testing import FlaskClient
 from web_helpers import Person
 
+from loom_common.testing import assert_json_only
+
 FORM = "multipart/form-data; boundary=x"
 
 
@@ -21,16 +23,17 @@ def test_json_routes_refuse_other_content_types_with_415(
         f"/api/v1/projects/{project['id']}/tasks", json={"title": "t"}, headers=ada.headers
     ).json
     headers = {**ada.headers, "Content-Type": content_type}
-    for method, path, body in (
-        ("POST", "/api/v1/projects", b'{"name": "Gemini"}'),
-        ("POST", f"/api/v1/projects/{project['id']}/tasks", b'{"title": "t2"}'),
-        ("PATCH", f"/api/v1/tasks/{task['id']}", b'{"title": "renamed"}'),
-        ("POST", "/api/v1/tokens", b'{"name": "ci"}'),
-        ("POST", "/api/v1/auth/token", b'{"email": "a@example.com", "password": "x"}'),
-        ("POST", "/api/greetings", b'{"name": "Ada"}'),
-    ):
-        response = client.open(path, method=method, data=body, headers=headers)
-        assert response.status_code == 415, (path, response.get_data(as_text=True))
-        assert "send application/json" in response.json["error"]["message"]
+    assert_json_only(
+        client,
+        [
+            ("POST", "/api/v1/projects", b'{"name": "Gemini"}'),
+            ("POST", f"/api/v1/projects/{project['id']}/tasks", b'{"title": "t2"}'),
+            ("PATCH", f"/api/v1/tasks/{task['id']}", b'{"title": "renamed"}'),
+            ("POST", "/api/v1/tokens", b'{"name": "ci"}'),
+            ("POST", "/api/v1/auth/token", b'{"email": "a@example.com", "password": "x"}'),
+            ("POST", "/api/greetings", b'{"name": "Ada"}'),
+        ],
+        headers,
+    )
     kept = client.get(f"/api/v1/tasks/{task['id']}", headers=ada.headers).json
     assert kept["title"] == "t"

@@ -95,3 +95,14 @@ def sign_in_operator(client: FlaskClient) -> None:
         "/login", data={"token": DEFAULT_API_TOKEN, "csrf_token": csrf_token(form)}
     )
     assert response.status_code == 302
+
+
+def assert_json_only(
+    client: FlaskClient, requests: list[tuple[str, str, bytes]], headers: dict[str, str]
+) -> None:
+    """Each ``(method, path, body)`` sent with ``headers`` (a Content-Type other than JSON) is
+    refused with a 415 that names JSON."""
+    for method, path, body in requests:
+        response = client.open(path, method=method, data=body, headers=headers)
+        assert response.status_code == 415, (path, response.get_data(as_text=True))
+        assert "send application/json" in response.json["error"]["message"]  # type: ignore[index]
