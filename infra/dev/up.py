@@ -1,8 +1,8 @@
 """``make up``: run every Loom service on this machine, under one process manager (honcho).
 
-Reads each service's ``services/<name>/service.toml``, makes sure RabbitMQ answers, runs the
-migrations, writes ``var/Procfile`` and starts it; prints the URLs once every service is
-ready. ``--detach`` runs in the background (logs in ``var/up.log``); ``--down`` stops that.
+Reads each service's ``services/<name>/service.toml``, makes sure RabbitMQ answers (and its
+management API, which the worker's queues API reads), runs the migrations, writes
+``var/Procfile`` and starts it; prints the URLs once every service is ready. ``--detach`` runs in the background (logs in ``var/up.log``); ``--down`` stops that.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from loom_common.manifest import REPO_ROOT, ServiceManifest, load_manifests
-from loom_common.settings import load_settings
+from loom_common.settings import Settings, load_settings
 
 VAR = REPO_ROOT / "var"
 PID_FILE = VAR / "up.pid"
@@ -59,6 +60,45 @@ def ensure_rabbitmq() -> None:
     say("RabbitMQ is stopped; starting it (rabbitmq-server -detached)")
     subprocess.run(["rabbitmq-server", "-detached"], check=True)
     subprocess.run(["rabbitmqctl", "await_startup", "--timeout", "60"], check=True)
+
+
+MANAGEMENT_PLUGIN = "rabbitmq_management"
+ENABLE_MANAGEMENT = f"rabbitmq-plugins enable {MANAGEMENT_PLUGIN}"
+
+
+def _management_address(settings: Settings) -> tuple[str, int]:
+    url = urlsplit(settings.management_url)
+    return url.hostname or "127.0.0.1", url.port or 15672
+
+
+def ensure_management_api(settings: Settings, timeout: float = 30) -> bool:
+    """The worker's queues API reads RabbitMQ's management API: enable its plugin on a local
+    node if it is off, or say how to. Never fatal: everything else works without it."""
+    host, port = _management_address(settings)
+    if answers(host, port):
+        return True
+    local = host in ("127.0.0.1", "localhost", "::1")
+    if not local or shutil.which("rabbitmq-plugins") is None:
+        say(
+            f"RabbitMQ's management API is not answering at {host}:{port}, so GET /api/queues "
+            f"on the worker answers 503; enable it on the RabbitMQ node with: {ENABLE_MANAGEMENT}"
+        )
+        return False
+    say(f"enabling RabbitMQ's management API for the worker's queues API ({ENABLE_MANAGEMENT})")
+    enabled = subprocess.run(
+        ["rabbitmq-plugins", "enable", MANAGEMENT_PLUGIN], capture_output=True, text=True
+    )
+    deadline = time.monotonic() + timeout
+    while enabled.returncode == 0 and time.monotonic() < deadline:
+        if answers(host, port):
+            return True
+        time.sleep(0.5)
+    detail = (enabled.stderr or enabled.stdout).strip().splitlines()
+    say(
+        f"could not enable the management API ({detail[-1] if detail else 'no answer'}); "
+        f"GET /api/queues on the worker answers 503 until it runs: {ENABLE_MANAGEMENT}"
+    )
+    return False
 
 
 def migrate(manifests: list[ServiceManifest]) -> None:
@@ -117,12 +157,19 @@ def default_dsn() -> str | None:
     return lines[-1] if reply.returncode == 0 and lines else None
 
 
-def print_urls(lines: list[str] | None) -> None:
+def operator_token_line(settings: Settings) -> str:
+    """The sign-in hint, with the token the services were started with (LOOM_API_TOKEN or the
+    dev default), read from the same settings object they read."""
+    token = settings.api_token.get_secret_value()
+    return f"  operator pages (errors, logs) sign in with the token: {token}"
+
+
+def print_urls(lines: list[str] | None, settings: Settings) -> None:
     if lines is None:
         return
     say("all services are up:\n" + "\n".join(lines))
     print(f"  {'smtp':<7} smtp://127.0.0.1:{SMTP_PORT} (mail kept in {VAR / 'mail'})", flush=True)
-    print("  operator pages (errors, logs) sign in with the token: dev-api-token", flush=True)
+    print(operator_token_line(settings), flush=True)
     dsn = default_dsn()
     if dsn:
         print(f"  sentry-sdk DSN for your own apps: {dsn}", flush=True)
@@ -134,7 +181,9 @@ def up(detach: bool) -> None:
         say(f"already running (pid {pid}); `make down` stops it")
         return
     manifests = load_manifests()
+    settings = load_settings()
     ensure_rabbitmq()
+    ensure_management_api(settings)
     VAR.mkdir(exist_ok=True)
     migrate(manifests)
     procfile = write_procfile(manifests)
@@ -149,7 +198,7 @@ def up(detach: bool) -> None:
         if ready is None:
             down()
             sys.exit(f"loom: stopped everything; see {LOG_FILE} for why")
-        print_urls(ready)
+        print_urls(ready, settings)
         say(f"running in the background (logs: {LOG_FILE}); `make down` stops it")
         return
     honcho = subprocess.Popen(command)
@@ -157,7 +206,7 @@ def up(detach: bool) -> None:
     # Ctrl-C reaches honcho too (same process group); it stops its children, we wait for it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        print_urls(wait_until_ready(manifests))
+        print_urls(wait_until_ready(manifests), settings)
         honcho.wait()
     finally:
         PID_FILE.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from loom_common.api_errors import ApiError
+from loom_common.bounded_ints import holds_an_oversized_number
 
 
 def encode_cursor(*position: Any) -> str:
@@ -25,6 +26,11 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         raise ApiError(
             400, "invalid cursor: pass back the next_cursor of a previous page"
         ) from None
-    if not isinstance(position, list) or len(position) != size:
+    # An id past 64 bits would reach the database driver and fail there (OverflowError).
+    if (
+        not isinstance(position, list)
+        or len(position) != size
+        or holds_an_oversized_number(position)
+    ):
         raise ApiError(400, "invalid cursor: pass back the next_cursor of a previous page")
     return position

@@ -29,6 +29,11 @@ HTTP_DURATION = Histogram(
     ["service", "endpoint"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+HTTP_REQUESTS_REFUSED = Counter(
+    "loom_http_requests_refused_total",
+    "API requests refused by libs/common before their view ran, by reason",
+    ["service", "reason"],
+)
 JOBS = Counter("loom_jobs_total", "Actor runs by outcome", ["service", "actor", "outcome"])
 JOB_DURATION = Histogram(
     "loom_job_duration_seconds", "Time an actor run took", ["service", "actor"]

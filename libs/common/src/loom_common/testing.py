@@ -213,3 +213,14 @@ OPERATOR_SESSION_CHECKS = (
     check_a_session_expires,
     check_wrong_tokens_are_limited_per_address,
 )
+
+
+def assert_json_only(
+    client: FlaskClient, requests: list[tuple[str, str, bytes]], headers: dict[str, str]
+) -> None:
+    """Each ``(method, path, body)`` sent with ``headers`` (a Content-Type other than JSON) is
+    refused with a 415 that names JSON."""
+    for method, path, body in requests:
+        response = client.open(path, method=method, data=body, headers=headers)
+        assert response.status_code == 415, (path, response.get_data(as_text=True))
+        assert "send application/json" in response.json["error"]["message"]  # type: ignore[index]

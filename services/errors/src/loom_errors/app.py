@@ -23,10 +23,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     database = Database.for_service(settings, "errors")
     app.extensions["loom_settings"] = settings
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     app.register_blueprint(api)
     app.register_blueprint(projects_api)
     app.register_blueprint(sentry_api)
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     pages.init_app(app, settings)
     cli.init_app(app)
     return app

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from loom_common.bounded_ints import holds_an_oversized_number
+
 INVALID_CURSOR = "invalid cursor: pass back the next_cursor of a previous page"
 
 
@@ -34,6 +36,8 @@ def decode_cursor(listing: str, cursor: str) -> list[Any]:
         not isinstance(data, dict)
         or data.get("l") != listing
         or not isinstance(data.get("p"), list)
+        # an id past 64 bits would fail in the database driver (OverflowError), not match
+        or holds_an_oversized_number(data["p"])
     ):
         raise InvalidCursor(f"invalid cursor: not a cursor of the {listing} listing")
     position: list[Any] = data["p"]

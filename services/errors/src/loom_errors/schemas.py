@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from loom_common.bounded_ints import BoundedInt, Id
+
 IssueStatus = Literal["unresolved", "resolved", "resolved_in_next_release", "ignored"]
 Level = Literal["debug", "info", "warning", "error", "fatal"]
 
@@ -26,7 +28,7 @@ class IssueQuery(PageQuery):
     the issue, and the counts and times shown are those of the matching events only."""
 
     sort: IssueSort = Field(default="last_seen", description="newest or largest first")
-    project: int | None = Field(default=None, ge=1, description="project id")
+    project: Id | None = Field(default=None, description="project id")
     release: str | None = Field(default=None, max_length=200)
     status: IssueStatus | None = None
     service: str | None = Field(default=None, max_length=64)
@@ -125,7 +127,7 @@ class AlertSettingsIn(BaseModel):
     recipients: list[Annotated[str, Field(max_length=254, pattern=EMAIL_PATTERN)]] = Field(
         max_length=50
     )
-    event_threshold: int | None = Field(default=None, ge=1, description="N events ...")
+    event_threshold: BoundedInt | None = Field(default=None, ge=1, description="N events ...")
     threshold_minutes: int | None = Field(
         default=None, ge=1, le=1440, description="... in M minutes"
     )

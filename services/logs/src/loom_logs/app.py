@@ -23,9 +23,9 @@ def create_app(settings: Settings | None = None, config: LogsConfig | None = Non
     # Ingest bodies are bounded by the service's own limit (werkzeug enforces it on reads).
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     database = Database.for_service(settings, "logs")
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     app.register_blueprint(api)
     app.register_blueprint(ingest)
     tail_api.init_app(app, database, config)
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     pages.init_app(app, settings)
     return app

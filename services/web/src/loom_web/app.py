@@ -45,6 +45,7 @@ def create_app(
     )
     app.config.update(test_config or {})
     database = Database.for_service(settings, "web")
+    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
 
     api_blueprints = [api, api_tokens, api_projects, api_internal]
     page_blueprints = [pages, account_pages, project_pages]
@@ -53,7 +54,6 @@ def create_app(
     if settings.env in ("dev", "test"):
         app.register_blueprint(debug)
 
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     csrf.init_app(app)
     for blueprint in (*api_blueprints, debug):  # bearer tokens, not cookies: no CSRF to forge
         csrf.exempt(blueprint)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
+from loom_common.bounded_ints import Id
+
 TaskStatus = Literal["open", "in_progress", "done"]
 Role = Literal["owner", "member"]
 
@@ -94,7 +96,7 @@ class TaskIn(Strict):
     title: str = Title
     description: str = Description
     status: TaskStatus = "open"
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: Id | None = None
     due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with a timezone")
 
 
@@ -102,13 +104,13 @@ class TaskPatch(Strict):
     title: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=10_000)
     status: TaskStatus | None = None
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: Id | None = None
     due_date: AwareDatetime | None = None
 
 
 class TaskQuery(BaseModel):
     status: TaskStatus | None = None
-    assignee_id: int | None = Field(default=None, ge=1)
+    assignee_id: Id | None = None
     due_before: AwareDatetime | None = None
     due_after: AwareDatetime | None = None
     limit: int = Field(default=50, ge=1, le=500)

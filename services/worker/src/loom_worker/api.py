@@ -31,6 +31,7 @@ _REFUSAL_REASONS = {
     404: "unknown_job",
     409: "idempotency_conflict",
     413: "too_large",
+    415: "unsupported_media_type",
     422: "invalid_arguments",
 }
 

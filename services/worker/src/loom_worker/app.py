@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None, worker: WorkerSettings | None =
     # Job arguments are small; anything larger is refused with 413 before it is read.
     app.config["MAX_CONTENT_LENGTH"] = worker.max_request_bytes
     app.extensions["loom_worker_settings"] = AppSettings(settings, worker)
+    flask_app.init_app(app, settings, spec=spec, database=Database.for_service(settings, "worker"))
     app.register_blueprint(api)
     app.register_blueprint(queues_api)
-    flask_app.init_app(app, settings, spec=spec, database=Database.for_service(settings, "worker"))
     return app

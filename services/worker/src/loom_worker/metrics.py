@@ -23,6 +23,11 @@ DEAD_LETTERS_REQUEUED = Counter(
 DEAD_LETTERS_PURGED = Counter(
     "loom_worker_dead_letters_purged_total", "Dead letters dropped by a purge", ["queue"]
 )
+QUEUE_DEPTHS_UNAVAILABLE = Counter(
+    "loom_worker_queue_depths_unavailable_total",
+    "GET /api/queues answered 503: RabbitMQ's management API unreachable, refusing or odd",
+    ["reason"],
+)
 SCHEDULE_FIRES = Counter(
     "loom_worker_schedule_fires_total",
     "Schedule fire times, by outcome (sent, or taken by another scheduler)",

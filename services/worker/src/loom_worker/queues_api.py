@@ -10,7 +10,11 @@ from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
 from loom_worker.dead_letters import UnknownQueue, purge_dead_letters, requeue_dead_letters
 from loom_worker.extensions import spec, worker_settings_of
-from loom_worker.metrics import DEAD_LETTERS_PURGED, DEAD_LETTERS_REQUEUED
+from loom_worker.metrics import (
+    DEAD_LETTERS_PURGED,
+    DEAD_LETTERS_REQUEUED,
+    QUEUE_DEPTHS_UNAVAILABLE,
+)
 from loom_worker.models import Job
 from loom_worker.queue_depths import ManagementUnavailable, fetch_queues, queue_depths
 from loom_worker.registry import job_queues
@@ -29,8 +33,9 @@ def list_queues() -> QueueList:
     try:
         queues = fetch_queues(settings.management_url, settings.vhost)
     except ManagementUnavailable as error:
+        QUEUE_DEPTHS_UNAVAILABLE.labels(error.reason).inc()
         raise ApiError(
-            503, f"{error}; queue depths are unavailable", headers={"Retry-After": "5"}
+            503, f"queue depths are unavailable: {error}", headers={"Retry-After": "5"}
         ) from None
     depths = queue_depths(queues, always=job_queues())
     return QueueList(items=[QueueOut(**vars(depth)) for depth in depths])

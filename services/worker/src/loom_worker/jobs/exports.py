@@ -11,8 +11,9 @@ import os
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
+from loom_common.bounded_ints import Id
 from loom_common.contracts import JOB_PROJECT_EXPORT
 from loom_worker.context import JobContext, export_path
 from loom_worker.registry import MINUTE_MS, job
@@ -33,8 +34,8 @@ _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ProjectExportArgs(BaseModel):
-    project_id: int = Field(ge=1)
-    requested_by: int = Field(ge=1)
+    project_id: Id
+    requested_by: Id
 
 
 def _columns(first_task: dict[str, Any] | None) -> list[str]:
