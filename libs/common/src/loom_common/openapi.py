@@ -11,10 +11,23 @@ from typing import Any
 
 import orjson
 from flask import Flask, Response
+from pydantic import BaseModel
 from spectree import SecurityScheme, SpecTree
 from spectree.models import SecureType, SecuritySchemeData
 
 from loom_common.api_errors import error_response
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The house error body, documented for every refusal: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorDetail
 
 
 def _field_name(location: tuple[Any, ...] | list[Any]) -> str:
@@ -46,6 +59,7 @@ def make_spec(service: str, version: str = "0.1.0") -> SpecTree:
         annotations=True,
         before=_house_validation_error,
         validation_error_status=422,
+        validation_error_model=ErrorBody,  # what _house_validation_error answers, not spectree's list
         security_schemes=[
             SecurityScheme(
                 name="bearer", data=SecuritySchemeData(type=SecureType.HTTP, scheme="bearer")
