@@ -52,8 +52,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+def _rabbitmqctl(*args: str, timeout: float = 60.0) -> None:
+    """Run ``rabbitmqctl``, again while the node is briefly away (another test's broker restart
+    on the same machine); fails with what rabbitmqctl said once ``timeout`` has passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = subprocess.run(
+            ["rabbitmqctl", "-q", *args], capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode == 0:
+            return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stderr or result.stdout}")
+        time.sleep(1)
 
 
 @contextlib.contextmanager
