@@ -4,6 +4,7 @@ no open redirect, and the bearer API left as it was."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 from flask import Flask, render_template_string, request
@@ -13,7 +14,11 @@ from loom_common import flask_app
 from loom_common.openapi import make_spec
 from loom_common.operator_ui import init_operator_ui, page
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
-from loom_common.testing import check_a_signed_out_cookie_is_refused, csrf_token
+from loom_common.testing import (
+    OPEN_REDIRECT_PAYLOADS,
+    check_a_signed_out_cookie_is_refused,
+    csrf_token,
+)
 
 PAGE = """{% extends "loom_operator/base.html" %}{% block content %}
 <h1>Issues</h1><form method="post"><input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
@@ -67,9 +72,9 @@ def test_the_operator_token_signs_in_and_a_wrong_one_does_not(client: FlaskClien
 
 
 def test_sign_in_never_redirects_off_site(client: FlaskClient) -> None:
-    for target in ("https://evil.example/", "//evil.example/x"):
-        _, location = _sign_in(client, DEFAULT_API_TOKEN, next_path=target)
-        assert location == "/issues"
+    for target in ("https://evil.example/", "//evil.example/x", *OPEN_REDIRECT_PAYLOADS):
+        _, location = _sign_in(client, DEFAULT_API_TOKEN, next_path=quote(target, safe=""))
+        assert location == "/issues", target
 
 
 def test_a_page_form_needs_itscsrf_token(client: FlaskClient) -> None:

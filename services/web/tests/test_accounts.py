@@ -5,18 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from web_helpers import PASSWORD, JobsQueue, Person, csrf_token, post_form, unique_email
+from web_helpers import (
+    PASSWORD,
+    JobsQueue,
+    Person,
+    csrf_token,
+    post_form,
+    register,
+    unique_email,
+)
 
 from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOB_WELCOME_EMAIL
 from loom_common.db import utcnow
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
-from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY
+from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY, OPEN_REDIRECT_PAYLOADS
 from loom_web.app import create_app
 from loom_web.models import ApiToken, LoginSession, PasswordResetToken, User
 
@@ -318,3 +326,21 @@ def test_signing_out_other_sessions_from_settings(
     post_form(ada.client, "/settings", "/settings/sessions/end-others", {})
     assert laptop.get("/settings").status_code == 302
     assert ada.client.get("/settings").status_code == 200
+
+
+def test_logging_in_never_redirects_off_site(make_settings: Callable[..., Settings]) -> None:
+    # Many log-ins of one account from one address: limits out of the way for this test.
+    limits = {"LOGIN_LIMIT_PER_ACCOUNT": "1000/minute", "LOGIN_LIMIT_PER_ADDRESS": "1000/minute"}
+    app = create_app(make_settings("web"), test_config=limits)
+    try:
+        ada = register(app, "Ada")
+        credentials = {"email": ada.email, "password": PASSWORD}
+        for target in OPEN_REDIRECT_PAYLOADS:
+            action = f"/login?next={quote(target, safe='')}"
+            response = post_form(app.test_client(), action, action, credentials)
+            assert response.status_code == 302, target
+            assert response.headers["Location"] == "/projects", target
+        kept = post_form(app.test_client(), "/login", "/login?next=/settings", credentials)
+        assert kept.headers["Location"] == "/settings"
+    finally:
+        database(app).dispose()

@@ -18,7 +18,6 @@ import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -39,6 +38,7 @@ from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
 from loom_common.operator_sessions import OperatorSessions, revocation_store
+from loom_common.redirects import safe_redirect_target
 from loom_common.settings import Settings
 from loom_common.sign_in_limits import DEFAULT_LIMIT, SignInLimiter
 
@@ -147,17 +147,6 @@ def _check_csrf() -> None:
         csrf.protect()
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: a sign-in link must not bounce the operator elsewhere."""
-    home = url_for(current_app.config["LOOM_UI_HOME"])
-    if not target:
-        return home
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return home
-    return target
-
-
 def _operator_sessions() -> OperatorSessions:
     sessions: OperatorSessions = current_app.extensions["loom_operator_sessions"]
     return sessions
@@ -187,7 +176,8 @@ def sign_in() -> str | BaseResponse:
         if hmac.compare_digest(form.token.data.encode(), expected.encode()):
             OPERATOR_SIGN_INS.labels("success").inc()
             login_user(Operator(_operator_sessions().start()))
-            return redirect(_safe_next(request.args.get("next")))
+            home = url_for(current_app.config["LOOM_UI_HOME"])
+            return redirect(safe_redirect_target(request.args.get("next"), home))
         OPERATOR_SIGN_INS.labels("wrong_token").inc()
         limiter.failed(address)
         flash("That is not the operator token.", "error")

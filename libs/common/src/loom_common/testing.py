@@ -235,3 +235,34 @@ def assert_json_only(
         response = client.open(path, method=method, data=body, headers=headers)
         assert response.status_code == 415, (path, response.get_data(as_text=True))
         assert "send application/json" in response.json["error"]["message"]  # type: ignore[index]
+
+
+# ``?next=`` values that must never send a browser off the site: OWASP's and
+# PayloadsAllTheThings' open-redirect bypasses (schemes, protocol-relative forms, backslashes,
+# control characters and whitespace browsers strip, and their percent-encoded forms).
+OPEN_REDIRECT_PAYLOADS = (
+    "https://evil.example",
+    "http:evil.example",
+    "javascript:alert(1)",
+    "evil.example",
+    "//evil.example",
+    "///evil.example",
+    "////evil.example/",
+    "/\\evil.example",
+    "\\/evil.example",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\n/x",
+    "/\r\n/evil.example",
+    "/\x00/evil.example",
+    " //evil.example",
+    "/ /evil.example",
+    "/\u3000/evil.example",
+    "/\u2028/evil.example",
+    "/%09/evil.example",
+    "/%2F%2Fevil.example",
+    "/%2f/evil.example",
+    "/%5Cevil.example",
+    "/%252F%252Fevil.example",
+    "%2F%2Fevil.example",
+)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from loom_common.flask_app import current_database
+from loom_common.redirects import safe_redirect_target
 from loom_web.accounts import EmailTaken, authenticate, register_user
 from loom_web.api_tokens import create_token, list_tokens, revoke_token
 from loom_web.forms import (
@@ -59,18 +60,12 @@ def login() -> Page:
                 start_session(session, user)
         if user is not None:
             LOGINS.labels("succeeded").inc()
-            return redirect(_safe_next(request.args.get("next")))
+            home = url_for("project_pages.projects")
+            return redirect(safe_redirect_target(request.args.get("next"), home))
         LOGINS.labels("failed").inc()
         error = "Wrong email or password."
     status = 401 if error else 422 if form.errors else 200
     return render_template("login.html", form=form, error=error), status
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site: an open redirect would help phishing."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("project_pages.projects")
 
 
 @account_pages.post("/logout")
