@@ -344,3 +344,13 @@ def test_logging_in_never_redirects_off_site(make_settings: Callable[..., Settin
         assert kept.headers["Location"] == "/settings"
     finally:
         database(app).dispose()
+
+
+def test_a_deeply_nested_token_log_in_is_400_naming_the_problem(client: FlaskClient) -> None:
+    for body in ("[" * 5000 + "]" * 5000, '{"email": ' + "[" * 900 + "]" * 900 + "}"):
+        response = client.post("/api/v1/auth/token", data=body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json["error"] == {
+            "code": "bad_request",
+            "message": "malformed JSON body: nested deeper than 100 levels",
+        }

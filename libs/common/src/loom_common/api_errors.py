@@ -6,11 +6,17 @@ answers with an HTML page or a traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from loom_common.json_bodies import loads_bounded
+
+View = TypeVar("View", bound=Callable[..., Any])
+_JSON_CHECKED = "_loom_json_checked"
 
 _CODES = {
     400: "bad_request",
@@ -93,15 +99,21 @@ def _reject_malformed_json() -> Response | None:
     if request.headers.get("Content-Encoding"):
         return None  # compressed: the view decodes it and names a malformed body itself
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "_loom_public", False):
+    if getattr(view, "_loom_public", False) and not getattr(view, _JSON_CHECKED, False):
         # Public views (ingest endpoints, see auth.public) check their own key before reading
         # a body, and parse it themselves.
         return None
     try:
-        orjson.loads(request.get_data(cache=True))
-    except orjson.JSONDecodeError as error:
+        loads_bounded(request.get_data(cache=True))
+    except ValueError as error:
         return error_response(400, f"malformed JSON body: {error}")
     return None
+
+
+def json_checked(view: View) -> View:
+    """Have a public view's JSON body checked like any other (one that needs no key first)."""
+    setattr(view, _JSON_CHECKED, True)
+    return view
 
 
 def init_app(app: Flask) -> None:

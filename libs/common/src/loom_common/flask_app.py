@@ -17,6 +17,7 @@ from loom_common import (
     content_types,
     flask_capture,
     health,
+    json_bodies,
     openapi,
     request_ids,
 )
@@ -57,6 +58,7 @@ def init_app(
     if not sessions:
         app.session_interface = _NoSessions()
     app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+    app.json = json_bodies.BoundedJSONProvider(app)  # deep bodies: 400, never RecursionError
     app.json.sort_keys = False  # type: ignore[attr-defined]
     request_ids.init_app(app)
     auth.init_app(app, settings.api_token.get_secret_value())  # 401 before any body check

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from spectree import Response
 
-from loom_common.api_errors import ApiError
+from loom_common.api_errors import ApiError, json_checked
 from loom_common.auth import public
 from loom_common.flask_app import current_database
 from loom_web.accounts import authenticate
@@ -30,6 +30,7 @@ def _created(row: object, token: str) -> TokenCreated:
 @spec.validate(
     json=TokenLogin, resp=Response(HTTP_201=TokenCreated), tags=["accounts"], security={}
 )
+@json_checked  # no key to check first: a malformed body is a 400 before the limiter reads it
 @public
 def log_in_for_token(json: TokenLogin) -> tuple[TokenCreated, int]:
     """Log in with email and password; answers a new personal token (shown once)."""

@@ -1,0 +1,59 @@
+"""JSON request bodies parsed with a bound on nesting, for every way a view reads one.
+
+A document nested a few thousand levels deep is a few kilobytes, yet it makes Python's own
+``json`` (what ``request.get_json`` uses by default) raise ``RecursionError``, and anything
+that walks the result afterwards (validation, error capture, the message encoder) too.
+No Loom API takes anything close to :data:`MAX_JSON_DEPTH` levels, so deeper bodies are
+refused as malformed (a ``ValueError``, as Flask expects from a JSON provider).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask.json.provider import DefaultJSONProvider
+
+MAX_JSON_DEPTH = 100
+
+
+class JsonTooDeep(ValueError):
+    pass
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether ``document`` nests more than ``limit`` arrays or objects (no recursion)."""
+    pending: list[tuple[Any, int]] = [(document, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Any = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def loads_bounded(data: str | bytes) -> Any:
+    """Parse ``data``; ``orjson.JSONDecodeError`` (a ``ValueError``) if it is not JSON,
+    :class:`JsonTooDeep` if it nests deeper than :data:`MAX_JSON_DEPTH`."""
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        if "depth limit" in str(error):  # orjson's own bound, at 1024
+            raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+        raise
+    if _deeper_than(document, MAX_JSON_DEPTH):
+        raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider (``app.json``) with :func:`loads_bounded` for parsing."""
+
+    def loads(self, s: str | bytes, **_kwargs: Any) -> Any:
+        return loads_bounded(s)
