@@ -23,7 +23,9 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from sqlalchemy.orm import Session
 
+from loom_common.after_commit import after_commit
 from loom_common.middleware import (
     DeadLetterReason,
     ErrorCapture,
@@ -31,6 +33,7 @@ from loom_common.middleware import (
     RequestIdPropagation,
     ShippingPause,
 )
+from loom_common.request_context import new_request_id, request_id_var
 from loom_common.settings import Settings
 
 DEFAULT_MAX_RETRIES = 5
@@ -128,12 +131,28 @@ def setup_broker(settings: Settings) -> LoomRabbitmqBroker:
     return broker
 
 
+def _message(queue: str, actor_name: str, payload: dict[str, Any]) -> dramatiq.Message[Any]:
+    return dramatiq.Message(
+        queue_name=queue, actor_name=actor_name, args=(), kwargs=payload, options={}
+    )
+
+
 def send(queue: str, actor_name: str, **payload: Any) -> dramatiq.Message[Any]:
     """Publish one message for an actor that may live in another service.
 
     The request id of the current request or job travels in the message options.
     """
-    message: dramatiq.Message[Any] = dramatiq.Message(
-        queue_name=queue, actor_name=actor_name, args=(), kwargs=payload, options={}
-    )
-    return dramatiq.get_broker().enqueue(message)
+    return dramatiq.get_broker().enqueue(_message(queue, actor_name, payload))
+
+
+def send_after_commit(
+    session: Session, queue: str, actor_name: str, **payload: Any
+) -> dramatiq.Message[Any]:
+    """Like :func:`send`, for a message about rows written in ``session``: it is published
+    once the session commits, and never if it rolls back. The message (and its id, to
+    record) is returned at once."""
+    message = _message(queue, actor_name, payload)
+    # Stamped now: the request id is that of the request that wrote the rows.
+    message.options["request_id"] = request_id_var.get() or new_request_id()
+    after_commit(session, partial(dramatiq.get_broker().enqueue, message))
+    return message

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from loom_common.broker import send
+from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_WELCOME_EMAIL, JOBS_QUEUE
 from loom_web.models import User
 from loom_web.passwords import hash_password, verify_nothing, verify_password
@@ -25,7 +25,7 @@ def find_user(session: Session, email: str) -> User | None:
 
 
 def register_user(session: Session, email: str, name: str, password: str) -> User:
-    """Create the account and ask the worker for the welcome email."""
+    """Create the account and ask the worker for the welcome email (once it is committed)."""
     if find_user(session, email) is not None:
         raise EmailTaken(email)
     user = User(
@@ -36,7 +36,7 @@ def register_user(session: Session, email: str, name: str, password: str) -> Use
         session.flush()
     except IntegrityError:  # registered by a concurrent request since the check above
         raise EmailTaken(email) from None
-    send(JOBS_QUEUE, JOB_WELCOME_EMAIL, to=user.email, name=user.name)
+    send_after_commit(session, JOBS_QUEUE, JOB_WELCOME_EMAIL, to=user.email, name=user.name)
     return user
 
 

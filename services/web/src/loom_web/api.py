@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 from spectree import Response
 
-from loom_common.broker import send
+from loom_common.broker import send_after_commit
 from loom_common.contracts import JOBS_QUEUE
 from loom_common.flask_app import current_database
 from loom_common.request_context import current_request_id
@@ -29,8 +29,8 @@ def hello(query: HelloQuery) -> HelloResponse:
 @spec.validate(json=GreetingIn, resp=Response(HTTP_202=GreetingQueued), tags=["web"])
 def queue_greeting(json: GreetingIn) -> tuple[GreetingQueued, int]:
     """Ask the worker to prepare a greeting in the background."""
-    message = send(JOBS_QUEUE, GREET_ACTOR, name=json.name)
     with current_database().session() as session:
+        message = send_after_commit(session, JOBS_QUEUE, GREET_ACTOR, name=json.name)
         session.add(
             GreetingRequest(
                 name=json.name, job_id=message.message_id, request_id=current_request_id() or ""

@@ -21,18 +21,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from loom_common.after_commit import after_commit
 from loom_common.db import utcnow
 from loom_web.extensions import cache
 
 T = TypeVar("T")
 ENTRY_SECONDS = 60
 REVOKED = "revoked"
-_PENDING = "loom_revoked_credentials"
 
 
 def _key(kind: str, secret_hash: str) -> str:
@@ -67,15 +67,9 @@ def remembered(
 
 def revoke_after_commit(session: Session, kind: str, secret_hashes: Iterable[str]) -> None:
     """Refuse these credentials everywhere once ``session`` has committed their end."""
-    session.info.setdefault(_PENDING, []).extend((kind, h) for h in secret_hashes)
+    after_commit(session, partial(_mark_revoked, kind, list(secret_hashes)))
 
 
-@event.listens_for(Session, "after_commit")
-def _mark_revoked(session: Session) -> None:
-    for kind, secret_hash in session.info.pop(_PENDING, ()):
+def _mark_revoked(kind: str, secret_hashes: list[str]) -> None:
+    for secret_hash in secret_hashes:
         cache.set(_key(kind, secret_hash), REVOKED, timeout=ENTRY_SECONDS)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_PENDING, None)

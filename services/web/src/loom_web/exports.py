@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from loom_common.broker import send
+from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_PROJECT_EXPORT, JOBS_QUEUE
 from loom_common.flask_app import current_database
 from loom_web.models import Export
@@ -22,7 +22,9 @@ CHUNK_BYTES = 64 * 1024
 
 
 def request_export(session: Session, project_id: int, user_id: int | None) -> Export:
-    message = send(JOBS_QUEUE, JOB_PROJECT_EXPORT, project_id=project_id, requested_by=user_id)
+    message = send_after_commit(
+        session, JOBS_QUEUE, JOB_PROJECT_EXPORT, project_id=project_id, requested_by=user_id
+    )
     export = Export(job_id=message.message_id, project_id=project_id, requested_by=user_id)
     session.add(export)
     session.flush()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from loom_common.broker import send
+from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOBS_QUEUE
 from loom_common.db import utcnow
 from loom_web.accounts import find_user, set_password
@@ -31,7 +31,8 @@ def request_reset(session: Session, email: str, reset_url_for: Callable[[str], s
         )
     )
     session.flush()
-    send(
+    send_after_commit(
+        session,
         JOBS_QUEUE,
         JOB_PASSWORD_RESET_EMAIL,
         to=user.email,

@@ -9,22 +9,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from loom_common.after_commit import after_commit
 from loom_common.api_errors import ApiError
-from loom_common.broker import send
+from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_TASK_ASSIGNED_EMAIL, JOBS_QUEUE
 from loom_common.cursors import decode_cursor, encode_cursor
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
 from loom_web.models import Membership, Project, Task, User
 from loom_web.read_cache import invalidate_project, read_through
-
-_DIRTY = "loom_dirty_projects"
 
 
 class ProductError(Exception):
@@ -62,18 +62,9 @@ def _iso(value: datetime | None) -> str | None:
 
 def mark_project_changed(session: Session, project_id: int) -> None:
     """Move the project's cached reads to a new version once ``session`` commits."""
-    session.info.setdefault(_DIRTY, set()).add(project_id)
-
-
-@event.listens_for(Session, "after_commit")
-def _invalidate_committed(session: Session) -> None:
-    for project_id in session.info.pop(_DIRTY, ()):
-        invalidate_project(project_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_rolled_back(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
+    after_commit(
+        session, partial(invalidate_project, project_id), key=("project_changed", project_id)
+    )
 
 
 # --- projects and members ---------------------------------------------------------------
@@ -251,7 +242,8 @@ def _tell_assignee(
     assignee = session.get(User, task.assignee_id)
     if assignee is None:
         return
-    send(
+    send_after_commit(
+        session,
         JOBS_QUEUE,
         JOB_TASK_ASSIGNED_EMAIL,
         to=assignee.email,
