@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote, urlsplit
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 from web_helpers import (
     PASSWORD,
+    Drain,
     JobsQueue,
     Person,
     csrf_token,
@@ -20,11 +23,16 @@ from web_helpers import (
     unique_email,
 )
 
-from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOB_WELCOME_EMAIL
+from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOB_WELCOME_EMAIL, LOGS_QUEUE
 from loom_common.db import utcnow
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
-from loom_common.testing import DEPLOYED_API_TOKEN, DEPLOYED_SECRET_KEY, OPEN_REDIRECT_PAYLOADS
+from loom_common.testing import (
+    DEPLOYED_API_TOKEN,
+    DEPLOYED_SECRET_KEY,
+    OPEN_REDIRECT_PAYLOADS,
+    wait_until,
+)
 from loom_web.app import create_app
 from loom_web.models import ApiToken, LoginSession, PasswordResetToken, User
 
@@ -271,7 +279,10 @@ def test_a_password_reset_link_works_once_and_ends_every_session(
 
     new_password = "a brand new password"
     client = app.test_client()
-    done = post_form(client, path, path, {"password": new_password, "confirm": new_password})
+    opened = client.get(path)  # the link moves the browser to a form without the token
+    assert opened.status_code == 302 and opened.headers["Location"] == "/password/reset"
+    form = {"password": new_password, "confirm": new_password}
+    done = post_form(client, "/password/reset", "/password/reset", form)
     assert done.status_code == 302
     assert ada.client.get("/settings").status_code == 302  # the old session is over
     assert _log_in(app.test_client(), ada.email, new_password).status_code == 302  # type: ignore[attr-defined]
@@ -354,3 +365,83 @@ def test_a_deeply_nested_token_log_in_is_400_naming_the_problem(client: FlaskCli
             "code": "bad_request",
             "message": "malformed JSON body: nested deeper than 100 levels",
         }
+
+
+def test_an_opened_reset_link_is_spent_and_only_that_browser_can_set_the_password(
+    app: Flask, make_person: Callable[..., Person], jobs: JobsQueue
+) -> None:
+    ada = make_person("Ada")
+    post_form(app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email})
+    path = _reset_link(jobs, ada.email)
+    owner = app.test_client()
+    assert owner.get(path).status_code == 302
+
+    # Whoever read the link somewhere (a log, a proxy) finds it dead once it was opened.
+    attacker = app.test_client()
+    assert attacker.get(path).status_code == 404
+    assert attacker.get("/password/reset").status_code == 404
+    hijack = {"password": "someone else's", "confirm": "someone else's"}
+    assert post_form(attacker, "/login", path, hijack).status_code == 404
+    assert _log_in(app.test_client(), ada.email, "someone else's").status_code == 401  # type: ignore[attr-defined]
+
+    page = owner.get("/password/reset")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    form = {"password": "the owner's new one", "confirm": "the owner's new one"}
+    assert post_form(owner, "/password/reset", "/password/reset", form).status_code == 302
+    assert owner.get("/password/reset").status_code == 404  # and the browser's token is spent
+
+
+def test_a_reset_spends_every_other_link_of_the_account(
+    app: Flask, make_person: Callable[..., Person], jobs: JobsQueue
+) -> None:
+    ada = make_person("Ada")
+    for _ in range(2):
+        post_form(app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email})
+
+    def both_links() -> list[str]:
+        jobs.seen.extend(jobs.drain("jobs"))
+        found = jobs.matching(JOB_PASSWORD_RESET_EMAIL, to=ada.email)
+        return (
+            [urlsplit(m["kwargs"]["reset_token_url"]).path for m in found]
+            if len(found) == 2
+            else []
+        )
+
+    first, second = wait_until(both_links, message="two reset emails")
+    client = app.test_client()
+    client.get(first)
+    form = {"password": "a brand new password", "confirm": "a brand new password"}
+    assert post_form(client, "/password/reset", "/password/reset", form).status_code == 302
+    assert app.test_client().get(second).status_code == 404
+
+
+def test_the_reset_token_is_in_no_access_record_logged_or_shipped(
+    app: Flask,
+    make_person: Callable[..., Person],
+    jobs: JobsQueue,
+    drain_queue: Drain,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    ada = make_person("Ada")
+    post_form(app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email})
+    path = _reset_link(jobs, ada.email)
+    token = path.rsplit("/", 1)[1]
+    capfd.readouterr()
+    client = app.test_client()
+    client.get(path)
+    form = {"password": "a brand new password", "confirm": "a brand new password"}
+    post_form(client, "/password/reset", "/password/reset", form)
+
+    logged = capfd.readouterr().out
+    assert '"path":"/password/reset/<token>","status":302' in logged
+    assert token not in logged
+
+    shipped: list[Any] = []
+
+    def shipped_the_access_record() -> bool:
+        shipped.extend(m["kwargs"]["records"] for m in drain_queue(LOGS_QUEUE))
+        return "/password/reset/<token>" in str(shipped)
+
+    wait_until(shipped_the_access_record, message="the access record shipped to the logs queue")
+    assert token not in str(shipped)

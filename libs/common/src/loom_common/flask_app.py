@@ -20,6 +20,7 @@ from loom_common import (
     json_bodies,
     openapi,
     request_ids,
+    sensitive_views,
 )
 from loom_common.api_errors import error_response
 from loom_common.db import Database
@@ -64,6 +65,7 @@ def init_app(
     auth.init_app(app, settings.api_token.get_secret_value())  # 401 before any body check
     api_errors.init_app(app)
     content_types.init_app(app, spec)  # 415 before a view finds no body to read
+    sensitive_views.init_app(app)
     flask_capture.init_app(app)
 
     checks = {"broker": broker_check(settings.broker_url)}

@@ -37,6 +37,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import PasswordField
 from wtforms.validators import DataRequired
 
+from loom_common import page_headers
 from loom_common.operator_sessions import OperatorSessions, revocation_store
 from loom_common.redirects import safe_redirect_target
 from loom_common.settings import Settings
@@ -81,16 +82,6 @@ def page(view: View) -> View:
     return guarded  # type: ignore[return-value]
 
 
-def content_security_policy(*, own_scripts: bool) -> str:
-    """Scripts from the service itself only when its pages have some, never inline ones."""
-    scripts = "'self'" if own_scripts else "'none'"
-    return (
-        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    )
-
-
 def init_operator_ui(
     app: Flask, settings: Settings, *, title: str, home_endpoint: str, own_scripts: bool = False
 ) -> None:
@@ -129,14 +120,7 @@ def init_operator_ui(
     app.register_blueprint(blueprint)
     app.before_request(_check_csrf)
     app.context_processor(lambda: {"ui_title": title, "ui_home": home_endpoint})
-    policy = content_security_policy(own_scripts=own_scripts)
-
-    def add_policy(response: BaseResponse) -> BaseResponse:
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", policy)
-        return response
-
-    app.after_request(add_policy)
+    page_headers.init_app(app, own_scripts=own_scripts)
 
 
 def _check_csrf() -> None:

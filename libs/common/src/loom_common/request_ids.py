@@ -17,6 +17,7 @@ from loom_common.db_routing import start_unit_of_work
 from loom_common.log_setup import log_structured
 from loom_common.metrics import HTTP_DURATION, HTTP_REQUESTS
 from loom_common.request_context import accept_request_id, request_id_var
+from loom_common.sensitive_views import is_sensitive
 
 HEADER = "X-Request-ID"
 _ENVIRON_HEADER = "HTTP_X_REQUEST_ID"
@@ -46,6 +47,14 @@ def _matched_rule(environ: dict[str, Any]) -> str:
     return rule.rule if rule is not None else "<unmatched>"
 
 
+def _logged_path(environ: dict[str, Any], view_functions: dict[str, Any]) -> str:
+    """The path, or the route template for a view marked sensitive (its path holds a secret)."""
+    rule = getattr(environ.get(_REQUEST_KEY), "url_rule", None)
+    if rule is not None and is_sensitive(view_functions.get(rule.endpoint)):
+        return str(rule.rule)
+    return str(environ.get("PATH_INFO", ""))
+
+
 def _request_class_leaving_itself_in_environ(base: type[Request]) -> type[Request]:
     """Flask's request object, reachable from the environ after the app ran, so that the
     middleware can label metrics with the matched route (set when Flask routed it)."""
@@ -59,9 +68,12 @@ def _request_class_leaving_itself_in_environ(base: type[Request]) -> type[Reques
 
 
 class RequestIdMiddleware:
-    def __init__(self, app: WSGIApp, service: str) -> None:
+    def __init__(
+        self, app: WSGIApp, service: str, view_functions: dict[str, Any] | None = None
+    ) -> None:
         self.app = app
         self.service = service
+        self.view_functions = view_functions if view_functions is not None else {}
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -91,7 +103,7 @@ class RequestIdMiddleware:
             self.service, method if method in _KNOWN_METHODS else "OTHER", endpoint, status
         ).inc()
         _duration_histogram(self.service, endpoint).observe(duration)
-        path = environ.get("PATH_INFO", "")
+        path = _logged_path(environ, self.view_functions)
         duration_ms = round(duration * 1000, 2)
         log_structured(
             "INFO",
@@ -109,4 +121,6 @@ class RequestIdMiddleware:
 
 def init_app(app: Flask) -> None:
     app.request_class = _request_class_leaving_itself_in_environ(app.request_class)
-    app.wsgi_app = RequestIdMiddleware(app.wsgi_app, app.config["LOOM_SERVICE"])  # type: ignore[method-assign]
+    app.wsgi_app = RequestIdMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, app.config["LOOM_SERVICE"], app.view_functions
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from loom_common.flask_app import current_database
 from loom_common.redirects import safe_redirect_target
+from loom_common.sensitive_views import sensitive
 from loom_web.accounts import EmailTaken, authenticate, register_user
 from loom_web.api_tokens import create_token, list_tokens, revoke_token
 from loom_web.forms import (
@@ -21,7 +23,7 @@ from loom_web.forms import (
 )
 from loom_web.login_sessions import end_session, end_sessions, start_session
 from loom_web.models import LoginSession
-from loom_web.password_resets import request_reset, reset_password, usable_reset
+from loom_web.password_resets import open_reset, request_reset, reset_password, usable_reset
 from loom_web.rate_limits import login_limited
 from loom_web.task_links import web_base_url
 from loom_web.web_metrics import LOGINS
@@ -29,6 +31,7 @@ from loom_web.web_metrics import LOGINS
 account_pages = Blueprint("account_pages", __name__)
 
 Page = str | Response | tuple[str, int]
+RESET_TOKEN_KEY = "password_reset_token"  # in the session: the browser's reset token
 
 
 @account_pages.route("/register", methods=["GET", "POST"])
@@ -87,25 +90,48 @@ def forgot_password() -> Page:
             request_reset(
                 session,
                 form.email.data,
-                lambda token: f"{web_base_url()}{url_for('account_pages.reset', token=token)}",
+                lambda token: (
+                    f"{web_base_url()}{url_for('account_pages.open_reset_link', token=token)}"
+                ),
             )
         flash("If an account exists for that email, a reset link is on its way.")
         return redirect(url_for("account_pages.login"))
     return render_template("forgot_password.html", form=form), 422 if form.errors else 200
 
 
+def _reset_link_not_valid() -> tuple[str, int]:
+    message = "This reset link is invalid, used or expired. Ask for a new one."
+    return render_template("message.html", title="Reset link not valid", message=message), 404
+
+
 @account_pages.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset(token: str) -> Page:
+@sensitive
+def open_reset_link(token: str) -> Page:
+    """The emailed link: its token is swapped for one kept in this browser's session, and
+    the browser moves to the form at an address without a token (as Django does), so the
+    token is in no later log line or Referer, and is dead once opened."""
     with current_database().session() as session:
-        usable = usable_reset(session, token) is not None
+        browser_token = open_reset(session, token)
+    if browser_token is None:
+        return _reset_link_not_valid()
+    flask_session[RESET_TOKEN_KEY] = browser_token
+    return redirect(url_for("account_pages.reset"))
+
+
+@account_pages.route("/password/reset", methods=["GET", "POST"])
+@sensitive
+def reset() -> Page:
+    token = flask_session.get(RESET_TOKEN_KEY)
+    with current_database().session() as session:
+        usable = isinstance(token, str) and usable_reset(session, token) is not None
     if not usable:
-        message = "This reset link is invalid, used or expired. Ask for a new one."
-        return render_template("message.html", title="Reset link not valid", message=message), 404
+        return _reset_link_not_valid()
     form = ResetPasswordForm()
     if form.validate_on_submit():
         with current_database().session() as session:
             done = reset_password(session, token, form.password.data)
         if done:
+            flask_session.pop(RESET_TOKEN_KEY, None)
             logout_user()
             flash("Your password is changed. Log in with the new one.")
             return redirect(url_for("account_pages.login"))
@@ -113,6 +139,7 @@ def reset(token: str) -> Page:
 
 
 @account_pages.route("/settings", methods=["GET", "POST"])
+@sensitive  # shows a new API token once
 @login_required
 def settings() -> Page:
     form = TokenForm()

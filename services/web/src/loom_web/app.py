@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from loom_common import flask_app
+from loom_common import flask_app, page_headers
 from loom_common.auth import add_token_verifier
 from loom_common.db import Database
 from loom_common.runtime import init_process
@@ -58,6 +58,7 @@ def create_app(
     for blueprint in (*api_blueprints, debug):  # bearer tokens, not cookies: no CSRF to forge
         csrf.exempt(blueprint)
     add_token_verifier(app, verify_token)
+    page_headers.init_app(app)
     login_sessions.init_app(app)
     rate_limits.init_app(app, settings)
     read_cache.init_app(app, settings)

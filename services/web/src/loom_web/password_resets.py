@@ -1,4 +1,11 @@
-"""Password reset by an emailed, single-use, expiring token."""
+"""Password reset by an emailed, single-use, expiring token.
+
+The emailed token works once: opening the link (:func:`open_reset`) spends it and gives the
+browser a new one of its own (kept in its session cookie, never in an address), with which
+it sets the password (:func:`reset_password`). So the emailed token, if it leaked anywhere
+on its way (a log line, a proxy, a Referer), is dead as soon as the link has been opened,
+and the form the person fills in has no token in its address.
+"""
 
 from __future__ import annotations
 
@@ -51,6 +58,32 @@ def usable_reset(session: Session, token: str) -> PasswordResetToken | None:
     return row
 
 
+def _claim(session: Session, row: PasswordResetToken) -> bool:
+    # Conditional on still being unused, so two requests racing with one token cannot both win.
+    claimed = session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def open_reset(session: Session, emailed_token: str) -> str | None:
+    """Spend the emailed token; a new token for the same account and expiry, for the
+    browser that opened the link (``None`` if the emailed one is invalid, used or expired)."""
+    row = usable_reset(session, emailed_token)
+    if row is None or not _claim(session, row):
+        return None
+    browser_token = new_token()
+    session.add(
+        PasswordResetToken(
+            user_id=row.user_id, token_hash=token_hash(browser_token), expires_at=row.expires_at
+        )
+    )
+    session.flush()
+    return browser_token
+
+
 def reset_password(session: Session, token: str, password: str) -> bool:
     """Use the token once: set the password and end every login session of the account."""
     row = usable_reset(session, token)
@@ -59,16 +92,16 @@ def reset_password(session: Session, token: str, password: str) -> bool:
     user = session.get(User, row.user_id)
     if user is None:
         return False
-    # Conditional on still being unused, so two requests racing with one token cannot both win.
-    claimed = session.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.id == row.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=utcnow())
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not _claim(session, row):
         return False
     set_password(user, password)
     end_sessions(session, user.id)
+    # Every other link asked for is spent too: the password they were for is gone.
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
     return True
 
 
