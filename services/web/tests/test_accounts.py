@@ -445,3 +445,83 @@ def test_the_reset_token_is_in_no_access_record_logged_or_shipped(
 
     wait_until(shipped_the_access_record, message="the access record shipped to the logs queue")
     assert token not in str(shipped)
+
+
+def _behind_nginx(make_settings: Callable[..., Settings], **limits: str) -> Flask:
+    return create_app(make_settings("web", trusted_proxies=1), test_config=limits)
+
+
+def _log_in_from(app: Flask, address: str, email: str, password: str) -> int:
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    return int(_log_in(client, email, password).status_code)  # type: ignore[attr-defined]
+
+
+def test_behind_the_proxy_an_attacker_is_limited_by_their_own_address_not_everyone(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = _behind_nginx(make_settings, LOGIN_LIMIT_PER_ADDRESS="10 per minute")
+    try:
+        ada = register(app, "Ada")
+        attacker, owner = "203.0.113.9", "198.51.100.7"
+        codes = [_log_in_from(app, attacker, f"guess{i}@example.com", "guess") for i in range(11)]
+        assert codes == [401] * 10 + [429]
+        assert _log_in_from(app, owner, ada.email, PASSWORD) == 302
+    finally:
+        database(app).dispose()
+
+
+def test_guessing_an_accounts_password_stops_the_guesser_not_the_owner(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = _behind_nginx(make_settings)
+    try:
+        ada = register(app, "Ada")
+        codes = [_log_in_from(app, "203.0.113.9", ada.email, "guess") for _ in range(6)]
+        assert codes[-1] == 429 and set(codes[:-1]) <= {401, 429}
+        assert _log_in_from(app, "203.0.113.9", ada.email, PASSWORD) == 429
+        assert _log_in_from(app, "198.51.100.7", ada.email, PASSWORD) == 302
+    finally:
+        database(app).dispose()
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings("web"), test_config={"LOGIN_LIMIT_PER_ADDRESS": "3 per minute"})
+    try:
+        codes = [
+            _log_in_from(app, f"203.0.113.{i}", f"guess{i}@example.com", "guess") for i in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+    finally:
+        database(app).dispose()
+
+
+def test_reset_requests_and_registrations_are_limited_per_email_and_per_address(
+    app: Flask, jobs: JobsQueue, make_person: Callable[..., Person]
+) -> None:
+    ada = make_person("Ada")
+    forgot = [
+        post_form(app.test_client(), "/password/forgot", "/password/forgot", {"email": ada.email})
+        for _ in range(4)
+    ]
+    assert [r.status_code for r in forgot] == [302, 302, 302, 429]
+    assert int(forgot[-1].headers["Retry-After"]) > 0
+    assert "Too many requests" in forgot[-1].get_data(as_text=True)
+
+    def three_emails() -> list[dict[str, Any]]:
+        jobs.seen.extend(jobs.drain("jobs"))
+        return jobs.matching(JOB_PASSWORD_RESET_EMAIL, to=ada.email)
+
+    assert len(wait_until(three_emails)) == 3
+    jobs.seen.extend(jobs.drain("jobs"))
+    assert len(three_emails()) == 3  # the refused request sent nothing
+
+    codes = []
+    for _ in range(20):
+        form = {"email": unique_email(), "name": "Bot", "password": PASSWORD, "confirm": PASSWORD}
+        codes.append(post_form(app.test_client(), "/register", "/register", form).status_code)
+    assert codes[-1] == 429  # one address: 20 an hour, Ada's registration and requests included
+    metrics = app.test_client().get("/metrics").get_data(as_text=True)
+    assert 'loom_web_refused_total{reason="rate_limited"}' in metrics

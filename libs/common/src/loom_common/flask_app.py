@@ -9,6 +9,7 @@ from flask import Flask, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from loguru import logger
 from spectree import SpecTree
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from loom_common import (
     api_errors,
@@ -62,6 +63,11 @@ def init_app(
     app.json = json_bodies.BoundedJSONProvider(app)  # deep bodies: 400, never RecursionError
     app.json.sort_keys = False  # type: ignore[attr-defined]
     request_ids.init_app(app)
+    if settings.trusted_proxies:
+        # Outermost, so the access log, rate limits and sessions see the client's address.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     auth.init_app(app, settings.api_token.get_secret_value())  # 401 before any body check
     api_errors.init_app(app)
     content_types.init_app(app, spec)  # 415 before a view finds no body to read

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     logs_port: int = Field(default=8003, ge=1, le=65535)
     http_workers: int = Field(default=2, ge=1)
     http_threads: int = Field(default=4, ge=1)
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto are believed (nginx in
+    # staging and production: 1). 0 trusts none: a client could name any address it likes.
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
 
     log_level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["auto", "human", "json"] = "auto"

@@ -24,7 +24,7 @@ from loom_web.forms import (
 from loom_web.login_sessions import end_session, end_sessions, start_session
 from loom_web.models import LoginSession
 from loom_web.password_resets import open_reset, request_reset, reset_password, usable_reset
-from loom_web.rate_limits import login_limited
+from loom_web.rate_limits import email_sending_limited, login_limited
 from loom_web.task_links import web_base_url
 from loom_web.web_metrics import LOGINS
 
@@ -35,6 +35,7 @@ RESET_TOKEN_KEY = "password_reset_token"  # in the session: the browser's reset 
 
 
 @account_pages.route("/register", methods=["GET", "POST"])
+@email_sending_limited
 def register() -> Page:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -83,6 +84,7 @@ def logout() -> Response:
 
 
 @account_pages.route("/password/forgot", methods=["GET", "POST"])
+@email_sending_limited
 def forgot_password() -> Page:
     form = ForgotPasswordForm()
     if form.validate_on_submit():

@@ -1,8 +1,18 @@
-"""Log-in attempts limited per account and per address (Flask-Limiter).
+"""Limits on the forms that check a password or send an email (Flask-Limiter).
+
+- Log-in (page and API together): per client address, and per account *from one address*.
+  Five wrong passwords for an account stop only the address that tried them: the owner,
+  elsewhere, still gets in (a per-account lock would let anyone lock anyone out).
+- Password-reset requests and registrations: per client address and per target email,
+  since each sends an email.
+
+The client address is ``request.remote_addr``, which is the client's own only behind a proxy
+named in ``LOOM_TRUSTED_PROXIES`` (see ``loom_common.flask_app``); behind nginx without it,
+every client would be 127.0.0.1 and share one limit.
 
 Storage is Redis when ``LOOM_CACHE_URL`` is set (every gunicorn worker and host counts
 together), memory otherwise. A refusal is 429 with ``Retry-After``: JSON on the API, the
-log-in page with a message on pages.
+form's page with a message on pages.
 """
 
 from __future__ import annotations
@@ -24,46 +34,72 @@ from loom_web.web_metrics import REFUSED
 
 View = TypeVar("View", bound=Callable[..., Any])
 LIMITED_METHODS = ("POST",)
+_LOG_IN_ENDPOINTS = frozenset({"account_pages.login", "api_v1_tokens.log_in_for_token"})
 
 
 @limiter.request_filter
 def _not_limited() -> bool:
-    """Only log-ins are limited, and only their POSTs: every other request skips the
+    """Only POSTs of the limited forms are limited: every other request skips the
     limiter's per-request work (resolving the view's limits) from the start."""
     return request.method not in LIMITED_METHODS
 
 
-def _per_account() -> str:
-    return str(current_app.config["LOGIN_LIMIT_PER_ACCOUNT"])
+def _config(name: str) -> Callable[[], str]:
+    return lambda: str(current_app.config[name])
 
 
-def _per_address() -> str:
-    return str(current_app.config["LOGIN_LIMIT_PER_ADDRESS"])
-
-
-def _account_key() -> str:
-    """The account being tried, from the form or the JSON body."""
+def _email() -> str:
+    """The account or address the form is about, from the form or the JSON body."""
     email = request.form.get("email")
     if email is None and request.is_json:
         body = request.get_json(silent=True)
         email = body.get("email") if isinstance(body, dict) else None
-    return "login-account:" + normalise_email(email if isinstance(email, str) else "")
+    return normalise_email(email if isinstance(email, str) else "")
 
 
-def _address_key() -> str:
-    return "login-address:" + (get_remote_address() or "")
+def _address() -> str:
+    return get_remote_address() or ""
+
+
+def _email_key(with_address: bool) -> str:
+    if with_address:  # log-in: the page and the API count together
+        return f"{_email()}|{_address()}"
+    return f"{request.endpoint}|{_email()}"  # each email-sending form on its own
+
+
+def _limited(
+    view: View, action: str, by_address: str, by_email: str, *, with_address: bool
+) -> View:
+    """``view`` under a per-address limit shared by every view of ``action``, and a
+    per-email one (per email and address when ``with_address``)."""
+    address_limit = limiter.shared_limit(
+        _config(by_address),
+        scope=f"{action}-address",
+        key_func=lambda: f"{action}-address:{_address()}",
+        methods=list(LIMITED_METHODS),
+    )
+    email_limit = limiter.shared_limit(
+        _config(by_email),
+        scope=f"{action}-email",
+        key_func=lambda: f"{action}-email:{_email_key(with_address)}",
+        methods=list(LIMITED_METHODS),
+    )
+    return cast(View, email_limit(address_limit(view)))
 
 
 def login_limited(view: View) -> View:
     """Decorate a view that checks a password (outermost, right under the route)."""
     # Shared limits: the log-in page and the API's token log-in count together.
-    by_address = limiter.shared_limit(
-        _per_address, scope="login-address", key_func=_address_key, methods=list(LIMITED_METHODS)
-    )(view)
-    by_account = limiter.shared_limit(
-        _per_account, scope="login-account", key_func=_account_key, methods=list(LIMITED_METHODS)
+    return _limited(
+        view, "login", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ACCOUNT", with_address=True
     )
-    return cast(View, by_account(by_address))
+
+
+def email_sending_limited(view: View) -> View:
+    """Decorate a form that emails the address it is given (reset requests, registration)."""
+    return _limited(
+        view, "emails", "EMAIL_LIMIT_PER_ADDRESS", "EMAIL_LIMIT_PER_EMAIL", with_address=False
+    )
 
 
 def _retry_after_seconds() -> int:
@@ -77,16 +113,25 @@ def _too_many_attempts(_error: Exception) -> Response:
     REFUSED.labels("rate_limited").inc()
     retry_after = _retry_after_seconds()
     headers = {"Retry-After": str(retry_after)}
-    message = f"too many log-in attempts; try again in {retry_after} seconds"
+    what = "log-in attempts" if request.endpoint in _LOG_IN_ENDPOINTS else "requests"
+    message = f"too many {what}; try again in {retry_after} seconds"
     if is_api_request():
         return error_response(429, message, headers=headers)
-    page = render_template("login.html", form=None, error=message.capitalize() + ".")
+    if request.endpoint in _LOG_IN_ENDPOINTS:
+        page = render_template("login.html", form=None, error=message.capitalize() + ".")
+    else:
+        page = render_template(
+            "message.html", title="Too many requests", message=message.capitalize() + "."
+        )
     return Response(page, status=429, headers=headers, mimetype="text/html")
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    # Per account from one address (see the module's docstring).
     app.config.setdefault("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
     app.config.setdefault("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
+    app.config.setdefault("EMAIL_LIMIT_PER_ADDRESS", "20 per hour")
+    app.config.setdefault("EMAIL_LIMIT_PER_EMAIL", "3 per hour")
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.cache_url or "memory://")
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "loom-web-limits")
     limiter.init_app(app)
