@@ -62,6 +62,9 @@ def seed(base: str, tasks: int) -> tuple[str, str, str]:
     browser.post(
         f"{base}/register", data={**form, "confirm": PASSWORD, "csrf_token": _csrf(page)}
     ).raise_for_status()
+    login = {"email": form["email"], "password": PASSWORD}
+    page = browser.get(f"{base}/login").text
+    browser.post(f"{base}/login", data={**login, "csrf_token": _csrf(page)}).raise_for_status()
     token = requests.post(
         f"{base}/api/v1/auth/token", json={"email": form["email"], "password": PASSWORD}
     ).json()["token"]

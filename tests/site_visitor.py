@@ -103,7 +103,7 @@ class Member(Visitor):
 
 
 def register(web_url: str, name: str, request_id: str | None = None) -> Member:
-    """Register through GET/POST /register; the new account is logged in on its session."""
+    """Register through GET/POST /register, then log in on the member's session."""
     member = Member(web_url=web_url, email=unique_email(name), name=name)
     reply = member.submit(
         "/register",
@@ -111,7 +111,9 @@ def register(web_url: str, name: str, request_id: str | None = None) -> Member:
         headers={"X-Request-ID": request_id} if request_id else None,
     )
     assert reply.status_code == 302, f"register answered {reply.status_code}: {reply.text[:500]}"
-    assert reply.headers["Location"].endswith("/projects")
+    assert reply.headers["Location"].endswith("/login")
     if request_id:
         assert reply.headers["X-Request-ID"] == request_id
+    logged_in = member.log_in(member.email, PASSWORD)
+    assert logged_in.status_code == 302, f"log-in answered {logged_in.status_code}"
     return member

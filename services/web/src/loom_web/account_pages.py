@@ -24,6 +24,7 @@ from loom_web.forms import (
 from loom_web.login_sessions import end_session, end_sessions, start_session
 from loom_web.models import LoginSession
 from loom_web.password_resets import open_reset, request_reset, reset_password, usable_reset
+from loom_web.passwords import hash_password
 from loom_web.rate_limits import email_sending_limited, login_limited
 from loom_web.task_links import web_base_url
 from loom_web.web_metrics import LOGINS
@@ -37,17 +38,22 @@ RESET_TOKEN_KEY = "password_reset_token"  # in the session: the browser's reset 
 @account_pages.route("/register", methods=["GET", "POST"])
 @email_sending_limited
 def register() -> Page:
+    """The same answer whether the address is new or has an account, so the page cannot be
+    used to find out who has one: nobody is logged in straight away, and the owner of an
+    existing account is sent nothing (an email there would need a job of the worker's and
+    would let anyone mail them; "Forgot your password" is one click away on the log-in page)."""
     form = RegisterForm()
     if form.validate_on_submit():
         try:
             with current_database().session() as session:
-                user = register_user(session, form.email.data, form.name.data, form.password.data)
-                start_session(session, user)
+                register_user(session, form.email.data, form.name.data, form.password.data)
         except EmailTaken:
-            form.email.errors.append("an account with this email already exists")
-        else:
-            flash(f"Welcome, {user.name}! Your account is ready.")
-            return redirect(url_for("project_pages.projects"))
+            hash_password(form.password.data)  # as long as a registration takes
+        flash(
+            "Thank you. If this address had no account, yours is ready and a welcome email is "
+            "on its way: log in with your password. If it had one, log in or reset its password."
+        )
+        return redirect(url_for("account_pages.login"))
     status = 422 if form.errors else 200
     return render_template("register.html", form=form), status
 
