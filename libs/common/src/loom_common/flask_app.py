@@ -61,7 +61,7 @@ def init_app(
         app.session_interface = _NoSessions()
     app.config.setdefault("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
     app.json = json_bodies.BoundedJSONProvider(app)  # deep bodies: 400, never RecursionError
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     request_ids.init_app(app)
     if settings.trusted_proxies:
         # Outermost, so the access log, rate limits and sessions see the client's address.

@@ -130,8 +130,10 @@ def open_reset_link(token: str) -> Page:
 @sensitive
 def reset() -> Page:
     token = flask_session.get(RESET_TOKEN_KEY)
+    if not isinstance(token, str):
+        return _reset_link_not_valid()
     with current_database().session() as session:
-        usable = isinstance(token, str) and usable_reset(session, token) is not None
+        usable = usable_reset(session, token) is not None
     if not usable:
         return _reset_link_not_valid()
     form = ResetPasswordForm()
