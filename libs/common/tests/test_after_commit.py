@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import dramatiq
+import dramatiq.errors
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from loom_common.after_commit import after_commit
@@ -87,3 +89,21 @@ def test_callbacks_with_one_key_run_once_per_commit(database: Database) -> None:
             after_commit(session, lambda name=name: ran.append(name), key="project-7")  # type: ignore[misc]
         after_commit(session, lambda: ran.append("other"))
     assert ran == ["first", "other"]
+
+
+def test_a_broker_outage_after_the_commit_reaches_the_caller_as_such(
+    database: Database, broker: LoomRabbitmqBroker
+) -> None:
+    """The web app answers a BrokerConnectionError with a 503: it must not turn into
+    SQLAlchemy's "session is in 'committed' state" on the way out."""
+    unreachable = LoomRabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/%2F", middleware=[])
+    dramatiq.set_broker(unreachable)
+    try:
+        with pytest.raises(dramatiq.errors.ConnectionError), database.session() as session:
+            session.execute(insert(accounts).values(email="ada@example.com"))
+            send_after_commit(session, "nowhere", "welcome", to="ada@example.com")
+    finally:
+        dramatiq.set_broker(broker)
+        unreachable.close()
+    with database.session() as session:
+        assert session.scalar(select(accounts.c.email)) == "ada@example.com"

@@ -39,6 +39,13 @@ def _run_pending(session: Session) -> None:
         callback()
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _drop_unrun(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ended without a commit running the work (closed, failed).
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
     # Every rollback of the outermost transaction, even one that never reached the database.

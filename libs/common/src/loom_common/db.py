@@ -114,10 +114,14 @@ class Database:
             session = self.sessions()
         try:
             yield session
-            session.commit()
         except BaseException:
             session.rollback()
             raise
+        else:
+            # Not rolled back if it raises: the error may come from after-commit work (a
+            # message the broker refused, see loom_common.after_commit) once the rows are
+            # committed, when a rollback is refused; a commit that failed is undone by close().
+            session.commit()
         finally:
             session.close()
 
