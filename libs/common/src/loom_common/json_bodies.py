@@ -14,28 +14,11 @@ from typing import Any
 import orjson
 from flask.json.provider import DefaultJSONProvider
 
-MAX_JSON_DEPTH = 100
+from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 
 class JsonTooDeep(ValueError):
     pass
-
-
-def _deeper_than(document: Any, limit: int) -> bool:
-    """Whether ``document`` nests more than ``limit`` arrays or objects (no recursion)."""
-    pending: list[tuple[Any, int]] = [(document, 0)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, dict):
-            children: Any = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth + 1 > limit:
-            return True
-        pending.extend((child, depth + 1) for child in children)
-    return False
 
 
 def loads_bounded(data: str | bytes) -> Any:
@@ -47,7 +30,7 @@ def loads_bounded(data: str | bytes) -> Any:
         if "depth limit" in str(error):  # orjson's own bound, at 1024
             raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
         raise
-    if _deeper_than(document, MAX_JSON_DEPTH):
+    if nests_deeper_than(document, MAX_JSON_DEPTH):
         raise JsonTooDeep(f"nested deeper than {MAX_JSON_DEPTH} levels")
     return document
 
