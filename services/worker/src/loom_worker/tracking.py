@@ -21,7 +21,7 @@ from loguru import logger
 from sqlalchemy import select
 
 from loom_common.db import Database, utcnow
-from loom_common.scrub import scrub
+from loom_common.scrubbing import scrub_event
 from loom_worker.metrics import JOBS_SKIPPED
 from loom_worker.models import Job
 from loom_worker.record_writer import Change, RecordWriter, Written
@@ -40,7 +40,7 @@ def describe(exception: BaseException) -> str:
 
 def record_arguments(kwargs: dict[str, Any], args: Any = ()) -> dict[str, Any]:
     """What a job record keeps of its arguments: secrets replaced by ``[Filtered]``."""
-    scrubbed: dict[str, Any] = scrub({"args": list(args), "kwargs": kwargs})
+    scrubbed: dict[str, Any] = scrub_event({"args": list(args), "kwargs": kwargs})
     return scrubbed
 
 
