@@ -100,6 +100,7 @@ def prepare_event(raw: Any, project_id: int | None = None) -> PreparedEvent:
     service = _service(event)
     environment = clip(event.environment, 64)
     release = clip(event.release, 200)
+    where = culprit(event)
     return PreparedEvent(
         event=event,
         project_id=project_id,
@@ -108,7 +109,7 @@ def prepare_event(raw: Any, project_id: int | None = None) -> PreparedEvent:
             "last_event_id": event.event_id,
             # The title and culprit are stored on the issue and mailed in alerts: scrubbed too.
             "title": scrub_text(issue_title(event)),
-            "culprit": scrub_text(culprit(event)),
+            "culprit": scrub_text(where) if where else where,
             "level": event.level,
             "service": service,
             "environment": environment,
