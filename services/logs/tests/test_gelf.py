@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tracemalloc
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -25,11 +25,13 @@ from typing import Any
 import graypy
 import orjson
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
 from loom_common.manifest import REPO_ROOT, load_manifest
 from loom_common.settings import Settings
 from loom_common.testing import free_port, wait_until
+from loom_logs.config import load_logs_config
 from loom_logs.gelf_server import GelfServer
 
 Counter = Callable[..., float]
