@@ -156,6 +156,46 @@ def test_secret_and_personal_headers_are_scrubbed_whatever_their_spelling(
     assert "203.0.113.7" not in repr(event["request"])
 
 
+def test_every_password_field_of_a_form_and_secrets_in_the_message_are_scrubbed(
+    capture: Callable[..., tuple[Settings, BrokerTransport]],
+    publish: FakePublish,
+    build_app: BuildApp,
+) -> None:
+    # The web app's register and reset forms post the password twice (password, confirm).
+    settings, _transport = capture()
+    app = build_app(settings)
+
+    @app.post("/register-boom")
+    def register_boom() -> None:
+        raise RuntimeError("cannot reach amqp://loom:broker-pass-1@rabbit/%2F")
+
+    response = app.test_client().post(
+        "/register-boom",
+        data={
+            "email": "ada@example.com",
+            "password": "pw-secret-1",
+            "confirm": "pw-secret-1",
+            "new_password": "pw-secret-2",
+            "password_confirm": "pw-secret-2",
+        },
+    )
+
+    assert response.status_code == 500
+    event = wait_until(lambda: publish.events and publish.events[0], message="the error event")
+    assert event["request"]["data"] == {
+        "email": "ada@example.com",
+        "password": "[Filtered]",
+        "confirm": "[Filtered]",
+        "new_password": "[Filtered]",
+        "password_confirm": "[Filtered]",
+    }
+    assert event["exception"]["values"][-1]["value"] == (
+        "cannot reach amqp://loom:[Filtered]@rabbit/%2F"
+    )
+    for secret in ("pw-secret-1", "pw-secret-2", "broker-pass-1"):
+        assert secret not in repr(event), secret
+
+
 def test_a_page_exception_is_captured_too(
     capture: Callable[..., tuple[Settings, BrokerTransport]],
     publish: FakePublish,

@@ -4,6 +4,7 @@ broker is down, never blocks the caller, honours shipping_paused, carries the re
 from __future__ import annotations
 
 import itertools
+import logging
 import sys
 import threading
 import uuid
@@ -17,7 +18,7 @@ from prometheus_client import REGISTRY
 
 from loom_common import log_setup
 from loom_common.broker import LoomRabbitmqBroker
-from loom_common.log_setup import configure_logging
+from loom_common.log_setup import configure_logging, log_structured
 from loom_common.log_shipping import LogShipper, shipping_paused
 from loom_common.log_spool import LogSpool
 from loom_common.request_context import request_id_var
@@ -332,3 +333,52 @@ def test_a_batch_whose_confirm_was_lost_is_sent_again_unchanged(
     assert taken[0] == taken[1]
     assert [record["message"] for record in taken[0]] == ["record 0", "record 1", "record 2"]
     assert sent()[6:] == [f"record {number}" for number in range(3, 6)]
+
+
+@pytest.mark.parametrize("json_logs", [False, True])
+def test_secrets_are_scrubbed_from_what_reaches_stdout_and_the_logs_service(
+    make_settings: Callable[..., Settings],
+    publish: FakePublish,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    json_logs: bool,
+) -> None:
+    monkeypatch.setitem(log_setup._state, "pid", None)
+    log_format = "json" if json_logs else "human"
+    settings = make_settings("web", migrate=False, log_ship_interval=0.05, log_format=log_format)
+    assert settings.json_logs is json_logs
+    shipper = configure_logging(settings, publish=publish)
+    assert shipper is not None
+    try:
+        logger.bind(api_key="key-secret-1", path="/export?token=tok-secret-2").info(
+            "calling with Authorization: Bearer bearer-secret-3"
+        )
+        # A third party's line through stdlib logging, as Dramatiq writes its failures.
+        logging.getLogger("dramatiq.worker").error(
+            "Failed to process message %s", "send(password='pw-secret-4')"
+        )
+        log_structured(
+            "INFO",
+            lambda: "GET /password/reset/Xy9_kP2-qLm4Rt7sVw1zAb3cDe5fGh8jKn0oPq6uIy 200",
+            "access",
+            lambda: {"path": "/login?next=/&token=tok-secret-5", "status": 200},
+        )
+        assert shipper.flush(timeout=5)
+    finally:
+        shipper.close()
+        logger.remove()
+        logger.add(sys.stderr)
+
+    shipped = list(itertools.chain.from_iterable(publish.batches))
+    assert [record["message"] for record in shipped] == [
+        "calling with Authorization: Bearer [Filtered]",
+        "Failed to process message send(password='[Filtered]')",
+        "GET /password/reset/[Filtered] 200",
+    ]
+    assert shipped[0]["fields"] == {"api_key": "[Filtered]", "path": "/export?token=[Filtered]"}
+    assert shipped[2]["fields"] == {"path": "/login?next=/&token=[Filtered]", "status": 200}
+    stdout = capfd.readouterr().out
+    assert "Bearer [Filtered]" in stdout
+    for secret in ("key-secret-1", "tok-secret-2", "bearer-secret-3", "pw-secret-4", "Xy9_kP2"):
+        assert secret not in repr(shipped), secret
+        assert secret not in stdout, secret

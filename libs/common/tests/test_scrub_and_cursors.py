@@ -9,7 +9,8 @@ import pytest
 
 from loom_common.api_errors import ApiError
 from loom_common.cursors import decode_cursor, encode_cursor
-from loom_common.scrub import FILTERED, scrub
+from loom_common.scrubbing import FILTERED
+from loom_common.scrubbing import scrub_event as scrub
 
 
 def test_secret_looking_keys_are_filtered_at_any_depth() -> None:

@@ -8,9 +8,9 @@ import orjson
 from sqlalchemy import select
 
 from loom_common.db import Database
+from loom_common.scrubbing import scrub_text
 from loom_errors.ingest import store_event
-from loom_errors.models import Event
-from loom_errors.scrubbing import scrub_text
+from loom_errors.models import Event, Issue
 
 CARD = "4111 1111 1111 1111"  # a Luhn-valid test card number
 
@@ -74,3 +74,33 @@ def test_strings_met_again_scrub_as_the_first_time() -> None:
         assert scrub_text("  File app.py, line 12") == "  File app.py, line 12"
         assert scrub_text(f"card {CARD} declined") == "card [Filtered] declined"
         assert scrub_text("token=abc&page=2") == "token=[Filtered]&page=2"
+
+
+def test_the_second_password_field_and_secrets_in_text_are_filtered_before_storing(
+    database: Database, sentry_events: Any
+) -> None:
+    # Register and reset forms post password and confirm; a failing request sends both.
+    try:
+        raise ConnectionError("cannot reach postgresql://loom:db-pass-1@db.internal/loom")
+    except ConnectionError as error:
+        event = sentry_events.exception(error)
+    event["request"] = {
+        "url": "https://loom.example/register",
+        "data": {"email": "ada@example.com", "password": "pw-1", "confirm": "pw-1"},
+        "headers": [["X-Debug", "Authorization: Bearer bearer-secret-1"]],
+    }
+    event["extra"] = {"body": '{"new_password": "pw-2", "password_confirm": "pw-2"}'}
+
+    stored = stored_payload(database, event)
+
+    text = orjson.dumps(stored).decode()
+    for secret in ("pw-1", "pw-2", "db-pass-1", "bearer-secret-1"):
+        assert secret not in text, secret
+    assert stored["request"]["data"] == {
+        "email": "ada@example.com",
+        "password": "[Filtered]",
+        "confirm": "[Filtered]",
+    }
+    with database.session() as session:
+        title = session.scalar(select(Issue.title).where(Issue.last_event_id == event["event_id"]))
+    assert title is not None and "db-pass-1" not in title

@@ -25,6 +25,7 @@ from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig, load_logs_config
+from loom_logs.gelf_server import GelfServer
 from loom_logs.models import LogRow
 from loom_logs.partitions import tables_between
 from loom_logs.store import store_records
@@ -172,6 +173,17 @@ def found(client: FlaskClient, auth: dict[str, str]) -> Callable[..., list[dict[
         return wait_until(probe, timeout=timeout, message=f"{count} records for {params}")
 
     return search
+
+
+@pytest.fixture
+def gelf_server(app: Flask) -> Iterator[GelfServer]:
+    """The GELF UDP and TCP listeners on free ports, publishing to the test broker."""
+    server = GelfServer(
+        load_logs_config(gelf_host="127.0.0.1", gelf_port=0, gelf_chunk_timeout=0.5)
+    )
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Uncaught exceptions become Sentry-schema events published to the ``errors`` queue.
 
-sentry-sdk builds the events (exception chain, frames with ``in_app``, secrets scrubbed);
+sentry-sdk builds the events (exception chain, frames with ``in_app``); loom_common.scrubbing
+scrubs each one before it leaves the process, as the errors service does again before storing;
 flask_capture.py and middleware/error_capture.py decide when; capture_limits.py bounds how
 many one process sends; :class:`BrokerTransport` replaces its HTTP transport and publishes
 from a background thread, so capture never raises into the caller nor waits on the network.
@@ -18,7 +19,6 @@ import sentry_sdk
 from loguru import logger
 from sentry_sdk.integrations.dedupe import DedupeIntegration
 from sentry_sdk.integrations.excepthook import ExcepthookIntegration
-from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 from sentry_sdk.transport import Transport
 from sentry_sdk.types import Event
 
@@ -26,12 +26,12 @@ from loom_common.capture_limits import CaptureLimiter
 from loom_common.metrics import ERROR_EVENTS_DROPPED, ERROR_EVENTS_SENT
 from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
+from loom_common.scrubbing import scrub_event
 from loom_common.settings import Settings
 
 PublishEvent = Callable[[dict[str, Any]], None]
 
 LOOM_PACKAGES = ["loom_common", "loom_web", "loom_worker", "loom_errors", "loom_logs"]
-EXTRA_DENYLIST = ["passwd", "pwd", "api_token", "access_token", "refresh_token", "dsn"]
 _MAX_BACKOFF_SECONDS = 10.0
 
 
@@ -104,22 +104,25 @@ class BrokerTransport(Transport):
         self._stopping.set()
 
 
-def _tag_request_id(event: Event) -> Event:
+def _tag_and_scrub(event: Event) -> Event:
+    """Tag the request id, and scrub: form fields, free text and URLs too (sentry-sdk's own
+    scrubber only knows its key names, and misses ``confirm`` or a token in a message)."""
     request_id = request_id_var.get()
     if request_id:
         event.setdefault("tags", {})["request_id"] = request_id
-    return event
+    scrubbed: Event = scrub_event(event)
+    return scrubbed
 
 
 def _before_send(service: str, limiter: CaptureLimiter) -> Callable[[Event, Any], Event | None]:
-    """Drop (and count) what the limiter refuses, then tag the request id."""
+    """Drop (and count) what the limiter refuses, then tag the request id and scrub."""
 
     def before_send(event: Event, hint: Any) -> Event | None:
         refusal = limiter.refusal(dict(event))
         if refusal is not None:
             ERROR_EVENTS_DROPPED.labels(service=service, reason=refusal).inc()
             return None
-        return _tag_request_id(event)
+        return _tag_and_scrub(event)
 
     return before_send
 
@@ -145,7 +148,6 @@ def init_error_capture(settings: Settings, publish: PublishEvent) -> BrokerTrans
         auto_enabling_integrations=False,
         integrations=[DedupeIntegration(), ExcepthookIntegration()],
         in_app_include=LOOM_PACKAGES,
-        event_scrubber=EventScrubber(denylist=DEFAULT_DENYLIST + EXTRA_DENYLIST, recursive=True),
         before_send=_before_send(service, limiter),
         traces_sample_rate=None,
     )

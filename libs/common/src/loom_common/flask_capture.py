@@ -11,7 +11,7 @@ from typing import Any
 import sentry_sdk
 from flask import Flask, got_request_exception, request
 
-from loom_common.scrub import FILTERED, is_secret_key
+from loom_common.scrubbing import FILTERED, is_secret_key
 
 _SAFE_BODY_BYTES = 10_000
 # Who the client is (addresses) is personal data; it stays out of error events.

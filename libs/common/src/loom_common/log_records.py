@@ -7,6 +7,8 @@ import traceback
 from datetime import UTC
 from typing import Any
 
+from loom_common.scrubbing import scrub_text
+
 HOSTNAME = socket.gethostname()
 
 # loguru's standard levels and the numbers that order them.
@@ -28,7 +30,8 @@ def format_exception(record: Any) -> str | None:
     exception = record["exception"]
     if exception is None or exception.type is None:
         return None
-    return "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
+    text = "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
+    return scrub_text(text)
 
 
 def record_to_dict(record: Any) -> dict[str, Any]:

@@ -1,5 +1,10 @@
 """Loguru, configured once per process: stdout (human in dev, JSON lines elsewhere),
-the stdlib loggers routed into it, and the shipper to the logs service."""
+the stdlib loggers routed into it, and the shipper to the logs service.
+
+Every record is scrubbed (loom_common.scrubbing) before any sink sees it, so what reaches
+stdout and the logs service alike has its secrets hidden: the message and the bound fields
+in the patcher, the exception text where it is formatted (log_records.py).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from loom_common.log_records import HOSTNAME, LEVEL_NUMBERS, record_to_dict
 from loom_common.log_shipping import LogShipper, PublishBatch
 from loom_common.process import current_pid
 from loom_common.request_context import request_id_var
+from loom_common.scrubbing import scrub_fields, scrub_text
 from loom_common.settings import Settings
 
 # Third-party loggers and the level they are worth at.
@@ -55,7 +61,12 @@ class InterceptHandler(logging.Handler):
         ).log(level, record.getMessage())
 
 
-def _add_request_id(record: Any) -> None:
+def _prepare_record(record: Any) -> None:
+    """loguru's patcher: runs once per record, before every sink."""
+    # Messages third parties format themselves carry what they were given: Dramatiq's
+    # "Failed to process message send_reset(reset_token_url='...')" quotes a job's arguments.
+    record["message"] = scrub_text(record["message"])
+    record["extra"] = scrub_fields(record["extra"])
     if record["extra"].get("request_id") is None:
         record["extra"]["request_id"] = request_id_var.get()
 
@@ -114,7 +125,7 @@ def configure_logging(settings: Settings, publish: PublishBatch | None = None) -
     logger.remove()
     logger.configure(
         extra={"service": service, "env": settings.env, "request_id": None},
-        patcher=_add_request_id,
+        patcher=_prepare_record,
     )
     shipper = None
     if publish is not None and settings.ship_logs:
@@ -177,7 +188,7 @@ def log_structured(
         {
             "time": datetime.now(UTC).isoformat(),
             "level": level,
-            "message": message(),
+            "message": scrub_text(message()),
             "service": _state["service"],
             "env": _state["env"],
             "host": HOSTNAME,
@@ -188,6 +199,6 @@ def log_structured(
             "thread": threading.current_thread().name,
             "request_id": request_id_var.get(),
             "exception": None,
-            "fields": fields(),
+            "fields": scrub_fields(fields()),
         }
     )

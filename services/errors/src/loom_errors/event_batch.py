@@ -44,6 +44,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from loom_common.scrubbing import scrub_event, scrub_text
 from loom_errors.grouping import GROUPING_VERSION, issue_keys
 from loom_errors.ingest_metrics import EVENTS_TRIMMED
 from loom_errors.models import (
@@ -55,7 +56,6 @@ from loom_errors.models import (
     IssueUser,
     Project,
 )
-from loom_errors.scrubbing import scrub_event
 from loom_errors.sentry_event import SentryEvent, parse_event
 from loom_errors.summary import clip, culprit, issue_title
 
@@ -100,14 +100,16 @@ def prepare_event(raw: Any, project_id: int | None = None) -> PreparedEvent:
     service = _service(event)
     environment = clip(event.environment, 64)
     release = clip(event.release, 200)
+    where = culprit(event)
     return PreparedEvent(
         event=event,
         project_id=project_id,
         keys=issue_keys(event, project_id),
         latest_fields={
             "last_event_id": event.event_id,
-            "title": issue_title(event),
-            "culprit": culprit(event),
+            # The title and culprit are stored on the issue and mailed in alerts: scrubbed too.
+            "title": scrub_text(issue_title(event)),
+            "culprit": scrub_text(where) if where else where,
             "level": event.level,
             "service": service,
             "environment": environment,

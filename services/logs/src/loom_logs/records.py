@@ -4,6 +4,10 @@ The shape is :func:`loom_common.log_records.record_to_dict`. ``time`` (an ISO-86
 without an offset it is taken as UTC) and ``message`` are required; every other key may be
 missing or null. Keys the contract does not know are ignored. A wrong type anywhere rejects
 the record with a short reason suitable as a metric label.
+
+Every way in (``/api/ingest``, GELF over HTTP, UDP and TCP, Loki push, the ``logs`` queue
+that services ship to) ends here before storage, so the message, the exception text and the
+fields are scrubbed here (loom_common.scrubbing): senders outside Loom scrub nothing.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from loom_common.scrubbing import scrub_fields, scrub_text
 from loom_logs.levels import level_number
 
 MAX_FIELDS_DEPTH = 32  # levels of objects and arrays in ``fields``; deeper is refused
@@ -121,7 +126,7 @@ def parse_record(raw: object) -> dict[str, Any]:
     if _deeper_than(record.fields or {}, MAX_FIELDS_DEPTH):
         raise RecordRejected("invalid_fields", f"nested deeper than {MAX_FIELDS_DEPTH} levels")
     try:
-        fields = orjson.dumps(record.fields or {}, default=str).decode()
+        fields = orjson.dumps(scrub_fields(record.fields or {}), default=str).decode()
     except orjson.JSONEncodeError as error:  # nested too deep to store as JSON
         raise RecordRejected("invalid_fields", str(error)) from None
     level = record.level.upper()
@@ -137,8 +142,8 @@ def parse_record(raw: object) -> dict[str, Any]:
         "line": record.line,
         "process": record.process,
         "thread": _without_nul(record.thread),
-        "message": _without_nul(record.message),
+        "message": _without_nul(scrub_text(record.message)),
         "request_id": _without_nul(record.request_id),
-        "exception": _without_nul(record.exception),
+        "exception": _without_nul(scrub_text(record.exception) if record.exception else None),
         "fields": fields,  # JSON escapes NUL, so no stray byte reaches the database
     }

@@ -21,7 +21,7 @@ from loguru import logger
 from sqlalchemy import select
 
 from loom_common.db import Database, utcnow
-from loom_common.scrub import scrub
+from loom_common.scrubbing import scrub_event, scrub_text
 from loom_worker.metrics import JOBS_SKIPPED
 from loom_worker.models import Job
 from loom_worker.record_writer import Change, RecordWriter, Written
@@ -35,12 +35,13 @@ class InvalidJobArguments(ValueError):
 
 
 def describe(exception: BaseException) -> str:
-    return f"{type(exception).__name__}: {exception}"
+    """An error as a job record keeps it: exception texts often quote the arguments."""
+    return scrub_text(f"{type(exception).__name__}: {exception}")
 
 
 def record_arguments(kwargs: dict[str, Any], args: Any = ()) -> dict[str, Any]:
     """What a job record keeps of its arguments: secrets replaced by ``[Filtered]``."""
-    scrubbed: dict[str, Any] = scrub({"args": list(args), "kwargs": kwargs})
+    scrubbed: dict[str, Any] = scrub_event({"args": list(args), "kwargs": kwargs})
     return scrubbed
 
 
@@ -96,7 +97,8 @@ class JobTracking(Middleware):
         if not message.failed:
             return  # skipped because it already succeeded: the record says so
         reason = message.options.get("dead_letter_reason") or "rejected by a middleware"
-        self._submit_outcome(message, {"status": "dead", "finished_at": utcnow(), "error": reason})
+        outcome = {"status": "dead", "finished_at": utcnow(), "error": scrub_text(reason)}
+        self._submit_outcome(message, outcome)
 
     def before_ack(self, broker: Any, message: Any) -> None:
         self._wait_for_outcome(message)
@@ -127,7 +129,8 @@ def _outcome(
 ) -> dict[str, Any]:
     """The columns a finished run sets on its record."""
     if exception is None:
-        return {"status": "succeeded", "result": result, "error": None, "finished_at": utcnow()}
+        kept = scrub_event(result)
+        return {"status": "succeeded", "result": kept, "error": None, "finished_at": utcnow()}
     if message.failed:
         permanent = _is_permanent(broker, message, exception)
         status = "failed" if permanent else "dead"
