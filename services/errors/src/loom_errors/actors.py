@@ -23,7 +23,7 @@ from loom_errors.batch_writer import BatchWriter
 from loom_errors.config import load_errors_config
 from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
 from loom_errors.ingest import ingest_batch
-from loom_errors.ingest_metrics import EVENTS_DEAD_LETTERED
+from loom_errors.metrics import EVENTS_DEAD_LETTERED
 from loom_errors.sentry_event import MalformedEvent
 
 settings = init_process("errors")

@@ -26,7 +26,7 @@ from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
 from loom_errors.config import ErrorsConfig
 from loom_errors.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
-from loom_errors.ingest_metrics import (
+from loom_errors.metrics import (
     INGEST_ITEMS,
     INGEST_ITEMS_DROPPED,
     INGEST_REFUSED,

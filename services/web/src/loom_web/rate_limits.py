@@ -32,7 +32,7 @@ from loom_common.settings import Settings
 from loom_web.accounts import normalise_email
 from loom_web.config import WebConfig
 from loom_web.extensions import limiter
-from loom_web.web_metrics import REFUSED
+from loom_web.metrics import REFUSED
 
 View = TypeVar("View", bound=Callable[..., Any])
 LIMITED_METHODS = ("POST",)

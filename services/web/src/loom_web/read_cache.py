@@ -16,7 +16,7 @@ from flask import Flask, g
 from loom_common.settings import Settings
 from loom_web.config import WebConfig
 from loom_web.extensions import cache
-from loom_web.web_metrics import CACHE_LOOKUPS
+from loom_web.metrics import CACHE_LOOKUPS
 
 T = TypeVar("T")
 ENTRY_SECONDS = 300

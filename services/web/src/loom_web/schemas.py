@@ -1,4 +1,5 @@
-"""Request and response models of ``/api/v1`` (they also make its OpenAPI document)."""
+"""Request and response models of the web API, ``/api/hello`` and ``/api/v1`` (they also make its
+OpenAPI document)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,28 @@ class Strict(BaseModel):
     """Unknown fields are an error, so a typo is not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# --- hello and greetings (/api) ---
+
+
+class HelloQuery(BaseModel):
+    name: str = Field(default="world", min_length=1, max_length=100)
+
+
+class HelloResponse(BaseModel):
+    message: str
+    request_id: str
+
+
+class GreetingIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="who to greet")
+
+
+class GreetingQueued(BaseModel):
+    job_id: str = Field(description="the worker's job id: GET /api/jobs/<job_id> on the worker")
+    status: str
+    request_id: str
 
 
 # --- accounts ---
