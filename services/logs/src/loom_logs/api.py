@@ -9,7 +9,6 @@ from sqlalchemy import delete
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
-from loom_logs.context import records_around
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import spec
 from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
@@ -28,6 +27,7 @@ from loom_logs.schemas import (
     LogSearchQuery,
 )
 from loom_logs.search import LogFilter, filter_conditions, search_records, tables_for
+from loom_logs.search_context import records_around
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -22,7 +22,7 @@ from loguru import logger
 
 from loom_common.runtime import init_process, publish_log_batch
 from loom_logs.batch_publisher import BatchPublisher, Publish
-from loom_logs.config import LogsConfig, logs_config
+from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.gelf import gelf_to_record
 from loom_logs.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
@@ -206,7 +206,7 @@ class GelfServer:
 
 def main() -> None:
     init_process("logs")
-    server = GelfServer(logs_config())
+    server = GelfServer(load_logs_config())
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

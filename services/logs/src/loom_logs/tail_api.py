@@ -16,6 +16,7 @@ from flask import Blueprint, Flask, current_app
 from werkzeug.wrappers import Response as StreamingResponse
 
 from loom_common.db import Database
+from loom_common.flask_app import current_config
 from loom_logs.api import log_filter
 from loom_logs.config import LogsConfig
 from loom_logs.extensions import spec
@@ -29,11 +30,10 @@ MAX_EVENTS_PER_WRITE = 200
 
 
 def init_app(app: Flask, database: Database, config: LogsConfig) -> None:
-    """Live tail for ``app``: its blueprint and this process's hub (one poller thread)."""
+    """Live tail for ``app``: this process's hub (one poller thread) that ``tail`` streams from."""
     app.extensions[_HUB_KEY] = TailHub(
         database, interval=config.tail_poll_interval, queue_size=config.tail_queue_size
     )
-    app.register_blueprint(tail)
 
 
 def _events(hub: TailHub, wanted: TailFilter, heartbeat: float) -> Iterator[bytes]:
@@ -72,7 +72,7 @@ def live_tail(query: LogFilterQuery) -> StreamingResponse:
 
 def tail_stream(query: LogFilterQuery) -> StreamingResponse:
     """The live-tail response for ``query``; the operator pages serve it too, behind sign-in."""
-    config: LogsConfig = current_app.extensions["loom_logs_config"]
+    config = current_config(LogsConfig)
     hub: TailHub = current_app.extensions[_HUB_KEY]
     # werkzeug's Response, not Flask's: spectree reads a Flask response's whole body to
     # validate it, which a stream never ends.
