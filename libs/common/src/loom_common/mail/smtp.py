@@ -60,8 +60,10 @@ class SmtpTarget:
     def from_url(cls, url: str) -> SmtpTarget:
         parts = urlsplit(url)
         if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
+            # Not the URL itself: it may hold the password.
             raise ValueError(
-                f"expected smtp://, smtps:// or smtp+starttls://host[:port], got {url!r}"
+                "expected smtp://, smtps:// or smtp+starttls://host[:port],"
+                f" got scheme {parts.scheme!r} and host {parts.hostname!r}"
             )
         scheme = parts.scheme
         if scheme == PLAIN and "starttls" in parse_qs(parts.query, keep_blank_values=True):
