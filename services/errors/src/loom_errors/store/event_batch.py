@@ -45,7 +45,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from loom_common.scrubbing import scrub_event, scrub_text
-from loom_errors.grouping import GROUPING_VERSION, issue_keys
+from loom_errors.ingest.sentry_event import SentryEvent, parse_event
 from loom_errors.metrics import EVENTS_TRIMMED
 from loom_errors.models import (
     DEFAULT_PROJECT_ID,
@@ -56,8 +56,8 @@ from loom_errors.models import (
     IssueUser,
     Project,
 )
-from loom_errors.sentry_event import SentryEvent, parse_event
-from loom_errors.summary import clip, culprit, issue_title
+from loom_errors.store.grouping import GROUPING_VERSION, issue_keys
+from loom_errors.store.summary import clip, culprit, issue_title
 
 _RESOLVED = ("resolved", "resolved_in_next_release")
 

@@ -12,8 +12,14 @@ from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database, current_settings
 from loom_errors.extensions import spec
 from loom_errors.models import Project, ProjectKey, as_utc
-from loom_errors.projects import ProjectNameTaken, create_key, create_project, dsn, revoke_key
-from loom_errors.projects import project_keys as keys_of
+from loom_errors.projects.service import (
+    ProjectNameTaken,
+    create_key,
+    create_project,
+    dsn,
+    revoke_key,
+)
+from loom_errors.projects.service import project_keys as keys_of
 from loom_errors.schemas import AlertSettingsIn, KeyOut, KeyPage, ProjectIn, ProjectOut, ProjectPage
 
 projects_api = Blueprint("projects_api", __name__, url_prefix="/api")

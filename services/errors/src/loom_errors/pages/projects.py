@@ -13,11 +13,11 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import page
+from loom_errors.api.projects import key_out, project_out
 from loom_errors.models import Project
-from loom_errors.page_refusals import count_refusal, refuse
-from loom_errors.projects import ProjectNameTaken, create_key, create_project, revoke_key
-from loom_errors.projects import project_keys as keys_of
-from loom_errors.projects_api import key_out, project_out
+from loom_errors.pages.refusals import count_refusal, refuse
+from loom_errors.projects.service import ProjectNameTaken, create_key, create_project, revoke_key
+from loom_errors.projects.service import project_keys as keys_of
 from loom_errors.schemas import AlertSettingsIn, ProjectIn
 
 project_pages = Blueprint("project_pages", __name__)

@@ -1,0 +1,1 @@
+"""Taking events in: the Sentry endpoints, envelopes, DSN auth, rate limits and body decoding."""
