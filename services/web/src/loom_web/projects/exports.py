@@ -14,8 +14,7 @@ from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_PROJECT_EXPORT, JOBS_QUEUE
 from loom_common.flask_app import current_database
 from loom_web.models import Export
-from loom_web.product import mark_project_changed
-from loom_web.read_cache import read_through
+from loom_web.projects.cache import mark_project_changed, read_through
 
 WORKER_TIMEOUT = 3.0
 CHUNK_BYTES = 64 * 1024
