@@ -24,7 +24,6 @@ from loom_web.api.schemas import (
 from loom_web.extensions import spec
 from loom_web.projects import queries, rules, services
 from loom_web.projects.cache import read_through, task_page_variant
-from loom_web.projects.exports import request_export
 from loom_web.projects.links import task_url
 from loom_web.projects.queries import TaskFilters
 from loom_web.projects.snapshots import ProjectView
@@ -155,7 +154,7 @@ def export_project(project_id: int) -> tuple[ExportQueued, int]:
     user = require_user()
     rules.check_owner(_visible(project_id), user.id, "export it")
     with current_database().session() as session:
-        export = request_export(session, project_id, user.id)
+        export = services.request_export(session, project_id, user.id)
         answer = ExportQueued(
             id=export.id, job_id=export.job_id, project_id=project_id, status="queued"
         )

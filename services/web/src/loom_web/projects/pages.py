@@ -20,9 +20,7 @@ from loom_web.projects.exports import (
     ExportUnavailable,
     job_status,
     open_export_file,
-    recent_exports,
 )
-from loom_web.projects.exports import request_export as queue_export
 from loom_web.projects.forms import InviteForm, ProjectForm, TaskForm, task_form
 from loom_web.projects.links import task_url
 from loom_web.projects.page_body import project_body
@@ -110,7 +108,7 @@ def project(project_id: int) -> Page:
     csrf_token = generate_csrf()
     exports_card = Markup()
     if owner:
-        exports = [(e, job_status(e["job_id"])) for e in recent_exports(project_id, 3)]
+        exports = [(e, job_status(e["job_id"])) for e in services.recent_exports(project_id, 3)]
         exports_card = Markup(
             render_template(
                 "_project_exports.html", project=shown, exports=exports, csrf=csrf_token
@@ -195,7 +193,7 @@ def export(project_id: int) -> Response:
     if not rules.is_owner(_visible(project_id), current_user.id):
         abort(403, description="only the project's owner can export it")
     with current_database().session() as session:
-        queue_export(session, project_id, current_user.id)
+        services.request_export(session, project_id, current_user.id)
     flash("Export requested: its progress shows below.")
     return redirect(url_for("project_pages.project", project_id=project_id))
 

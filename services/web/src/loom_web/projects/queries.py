@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loom_common.cursors import decode_cursor, encode_cursor
-from loom_web.models import Membership, Project, Task, User
+from loom_web.models import Export, Membership, Project, Task, User
 from loom_web.projects.snapshots import Member, ProjectView
 
 
@@ -146,3 +146,24 @@ def task_page(
         "items": [task_dict(task) for task in page],
         "next_cursor": encode_cursor("tasks", page[-1].id) if more else None,
     }
+
+
+# --- exports -----------------------------------------------------------------------------
+
+
+def add_export(session: Session, job_id: str, project_id: int, user_id: int | None) -> Export:
+    export = Export(job_id=job_id, project_id=project_id, requested_by=user_id)
+    session.add(export)
+    session.flush()
+    return export
+
+
+def recent_exports(session: Session, project_id: int, limit: int) -> list[dict[str, Any]]:
+    """``id``, ``job_id`` and ``created_at`` of the project's latest exports, newest first."""
+    rows = session.scalars(
+        select(Export)
+        .where(Export.project_id == project_id)
+        .order_by(Export.id.desc())
+        .limit(limit)
+    )
+    return [{"id": e.id, "job_id": e.job_id, "created_at": e.created_at} for e in rows]

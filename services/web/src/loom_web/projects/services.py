@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from loom_common.broker import send_after_commit
-from loom_common.contracts import JOB_TASK_ASSIGNED_EMAIL, JOBS_QUEUE
+from loom_common.contracts import JOB_PROJECT_EXPORT, JOB_TASK_ASSIGNED_EMAIL, JOBS_QUEUE
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
-from loom_web.models import Project, Task, User
+from loom_web.models import Export, Project, Task, User
 from loom_web.projects import queries, rules
-from loom_web.projects.cache import mark_project_changed, project_view
+from loom_web.projects.cache import mark_project_changed, project_view, read_through
 from loom_web.projects.queries import TaskFilters
 from loom_web.projects.snapshots import ProjectView
 
@@ -165,3 +165,27 @@ def update_task(
 def delete_task(session: Session, task: Task) -> None:
     session.delete(task)
     mark_project_changed(session, task.project_id)
+
+
+# --- exports -----------------------------------------------------------------------------
+
+
+def request_export(session: Session, project_id: int, user_id: int | None) -> Export:
+    """Queue a CSV export to the worker (sent once ``session`` commits); the row records it."""
+    message = send_after_commit(
+        session, JOBS_QUEUE, JOB_PROJECT_EXPORT, project_id=project_id, requested_by=user_id
+    )
+    export = queries.add_export(session, message.message_id, project_id, user_id)
+    mark_project_changed(session, project_id)
+    return export
+
+
+def recent_exports(project_id: int, limit: int = 5) -> list[dict[str, Any]]:
+    """The project's latest exports (``id``, ``job_id``, ``created_at``), newest first (cached:
+    asking for one is a write to the project)."""
+
+    def build() -> list[dict[str, Any]]:
+        with current_database().session() as session:
+            return queries.recent_exports(session, project_id, limit)
+
+    return read_through("exports", project_id, str(limit), build)
