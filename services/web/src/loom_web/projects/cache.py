@@ -3,7 +3,8 @@
 Every write that changes a project (its tasks, its members) calls :func:`mark_project_changed`,
 which gives the project a new version once the transaction commits; cached entries name the
 version they were built for, so stale ones are never read again and simply expire. What is
-cached is typed (a :class:`ProjectView`, a page body, JSON bytes), never a loose dict.
+cached is typed (a :class:`ProjectView`, export records, a page body, JSON bytes), never a
+loose dict.
 """
 
 from __future__ import annotations

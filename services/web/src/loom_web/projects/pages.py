@@ -108,7 +108,7 @@ def project(project_id: int) -> Page:
     csrf_token = generate_csrf()
     exports_card = Markup()
     if owner:
-        exports = [(e, job_status(e["job_id"])) for e in services.recent_exports(project_id, 3)]
+        exports = [(e, job_status(e.job_id)) for e in services.recent_exports(project_id, 3)]
         exports_card = Markup(
             render_template(
                 "_project_exports.html", project=shown, exports=exports, csrf=csrf_token

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from loom_common.cursors import decode_cursor, encode_cursor
 from loom_web.models import Export, Membership, Project, Task, User
-from loom_web.projects.snapshots import Member, ProjectView
+from loom_web.projects.snapshots import ExportRecord, Member, ProjectView
 
 
 @dataclass(frozen=True)
@@ -158,12 +158,12 @@ def add_export(session: Session, job_id: str, project_id: int, user_id: int | No
     return export
 
 
-def recent_exports(session: Session, project_id: int, limit: int) -> list[dict[str, Any]]:
-    """``id``, ``job_id`` and ``created_at`` of the project's latest exports, newest first."""
+def recent_exports(session: Session, project_id: int, limit: int) -> list[ExportRecord]:
+    """The project's latest exports, newest first."""
     rows = session.scalars(
         select(Export)
         .where(Export.project_id == project_id)
         .order_by(Export.id.desc())
         .limit(limit)
     )
-    return [{"id": e.id, "job_id": e.job_id, "created_at": e.created_at} for e in rows]
+    return [ExportRecord(id=e.id, job_id=e.job_id, created_at=e.created_at) for e in rows]

@@ -19,7 +19,7 @@ from loom_web.models import Export, Project, Task, User
 from loom_web.projects import queries, rules
 from loom_web.projects.cache import mark_project_changed, project_view, read_through
 from loom_web.projects.queries import TaskFilters
-from loom_web.projects.snapshots import ProjectView
+from loom_web.projects.snapshots import ExportRecord, ProjectView
 
 TaskUrl = Callable[[Task], str]
 
@@ -180,11 +180,11 @@ def request_export(session: Session, project_id: int, user_id: int | None) -> Ex
     return export
 
 
-def recent_exports(project_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """The project's latest exports (``id``, ``job_id``, ``created_at``), newest first (cached:
-    asking for one is a write to the project)."""
+def recent_exports(project_id: int, limit: int = 5) -> list[ExportRecord]:
+    """The project's latest exports, newest first (cached: asking for one is a write to the
+    project)."""
 
-    def build() -> list[dict[str, Any]]:
+    def build() -> list[ExportRecord]:
         with current_database().session() as session:
             return queries.recent_exports(session, project_id, limit)
 

@@ -1,4 +1,5 @@
-"""What a project is to the rest of the app: a frozen, typed snapshot of it and its members.
+"""What a project is to the rest of the app: frozen, typed snapshots of it, its members and
+its latest exports.
 
 The read-through cache holds these (pickled, for Redis and the file cache), the rules read them
 and the pages and the API render them; none of them touches the database.
@@ -32,3 +33,12 @@ class ProjectView:
     @property
     def member_ids(self) -> frozenset[int]:
         return frozenset(member.id for member in self.members)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRecord:
+    """One export asked of the worker; ``job_id`` follows it there."""
+
+    id: int
+    job_id: str
+    created_at: datetime
