@@ -3,5 +3,6 @@
 ``accounts/`` people: registering, passwords and their resets, login sessions, rate limits,
 the account pages. ``projects/`` the task tracker, by layer: snapshots, rules, queries, cache,
 services, then its pages. ``api/`` the JSON API: its blueprints, callers, personal tokens and
-schemas. At the top: ``app`` (create_app), ``models``, ``extensions``, ``metrics``, ``refusals``.
+schemas. At the top: ``app`` (create_app), ``config``, ``models``, ``extensions``, ``metrics``,
+``refusals``.
 """
