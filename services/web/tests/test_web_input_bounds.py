@@ -1,4 +1,4 @@
-"""What the web API answers to input no database can hold: ids past 64 bits."""
+"""What the web API answers to input no database can hold: ids past 64 bits, times past year 9999."""
 
 from __future__ import annotations
 
@@ -58,3 +58,16 @@ def test_a_cursor_holding_an_id_past_64_bits_is_400(
     )
     assert response.status_code == 400, response.json
     assert "cursor" in response.json["error"]["message"]
+
+
+def test_a_time_past_datetimes_range_once_in_utc_is_422_naming_it(
+    client: FlaskClient, operator_headers: dict[str, str]
+) -> None:
+    """Found by the OpenAPI fuzz: the digest's ``due_before`` reached the driver as a 500."""
+    response = client.get(
+        "/api/v1/digest",
+        query_string={"due_before": "9999-12-31T23:59:59-01:00"},
+        headers=operator_headers,
+    )
+    assert response.status_code == 422, response.json
+    assert "due_before" in response.json["error"]["fields"]

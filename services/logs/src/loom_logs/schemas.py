@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from loom_common.timestamps import UtcDatetime
 from loom_logs.levels import LevelName
 
 FIELD_FILTER = re.compile(r"^[A-Za-z0-9_.\-]{1,100}=.*$", re.DOTALL)
@@ -35,8 +36,12 @@ class LogFilterQuery(BaseModel):
         description="structured field filters, name=value (repeat for several; all must hold); "
         "nested fields by their dotted name, e.g. order.id=7",
     )
-    since: datetime | None = Field(default=None, description="ISO-8601, inclusive; no offset = UTC")
-    until: datetime | None = Field(default=None, description="ISO-8601, exclusive; no offset = UTC")
+    since: UtcDatetime | None = Field(
+        default=None, description="ISO-8601, inclusive; no offset = UTC"
+    )
+    until: UtcDatetime | None = Field(
+        default=None, description="ISO-8601, exclusive; no offset = UTC"
+    )
 
     @field_validator("service", "request_id", "q", "field")
     @classmethod
@@ -67,13 +72,6 @@ class LogFilterQuery(BaseModel):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
-
-    @field_validator("since", "until")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
     @property
     def field_pairs(self) -> list[tuple[str, str]]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from loom_common.bounded_ints import Id
+from loom_common.timestamps import AwareUtcDatetime
 
 TaskStatus = Literal["open", "in_progress", "done"]
 Role = Literal["owner", "member"]
@@ -120,7 +121,7 @@ class TaskIn(Strict):
     description: str = Description
     status: TaskStatus = "open"
     assignee_id: Id | None = None
-    due_date: AwareDatetime | None = Field(default=None, description="ISO 8601 with a timezone")
+    due_date: AwareUtcDatetime | None = Field(default=None, description="ISO 8601 with a timezone")
 
 
 class TaskPatch(Strict):
@@ -128,14 +129,14 @@ class TaskPatch(Strict):
     description: str | None = Field(default=None, max_length=10_000)
     status: TaskStatus | None = None
     assignee_id: Id | None = None
-    due_date: AwareDatetime | None = None
+    due_date: AwareUtcDatetime | None = None
 
 
 class TaskQuery(BaseModel):
     status: TaskStatus | None = None
     assignee_id: Id | None = None
-    due_before: AwareDatetime | None = None
-    due_after: AwareDatetime | None = None
+    due_before: AwareUtcDatetime | None = None
+    due_after: AwareUtcDatetime | None = None
     limit: int = Field(default=50, ge=1, le=500)
     cursor: str | None = Field(default=None, max_length=200)
 
@@ -169,7 +170,7 @@ class ExportQueued(BaseModel):
 
 
 class DigestQuery(BaseModel):
-    due_before: AwareDatetime
+    due_before: AwareUtcDatetime
 
 
 class DigestTask(BaseModel):
