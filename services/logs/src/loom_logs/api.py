@@ -13,7 +13,6 @@ from loom_logs.context import records_around
 from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import spec
 from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
-from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.models import LogRow
 from loom_logs.schemas import (
     ContextQuery,
@@ -28,6 +27,7 @@ from loom_logs.schemas import (
     LogSearchQuery,
 )
 from loom_logs.search import LogFilter, filter_conditions, search_records, tables_for
+from loom_logs.store.levels import LEVEL_NUMBERS
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -29,7 +29,7 @@ from loom_logs.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
 from loom_logs.gelf_frames import NulFrames
 from loom_logs.intake import check_records
 from loom_logs.metrics import GELF_CHUNK_BYTES_HELD, GELF_TCP_CONNECTIONS, INGEST_REFUSED
-from loom_logs.records import RecordRejected
+from loom_logs.store.records import RecordRejected
 
 EXPIRY_CHECK_INTERVAL = 1.0
 

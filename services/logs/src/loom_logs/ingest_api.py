@@ -31,8 +31,8 @@ from loom_logs.intake import Candidate, Intake, check_records, publish_in_batche
 from loom_logs.loki import loki_candidates
 from loom_logs.loki_limits import LokiLimits, check_push_limits
 from loom_logs.metrics import INGEST_REFUSED
-from loom_logs.records import RecordRejected
 from loom_logs.schemas import IngestReport
+from loom_logs.store.records import RecordRejected
 
 ingest = Blueprint("ingest", __name__)
 

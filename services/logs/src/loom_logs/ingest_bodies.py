@@ -13,7 +13,7 @@ from loom_common.api_errors import ApiError
 from loom_logs.config import LogsConfig
 from loom_logs.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.intake import Candidate
-from loom_logs.records import RecordRejected
+from loom_logs.store.records import RecordRejected
 
 
 class IngestRefused(ApiError):

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loom_logs.intake import Candidate
-from loom_logs.records import RecordRejected
+from loom_logs.store.records import RecordRejected
 
 _COLUMN_LABELS = {
     "service": "service",
