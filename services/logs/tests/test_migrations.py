@@ -15,7 +15,7 @@ from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.settings import Settings
 from loom_logs.models import Base
-from loom_logs.search import LogFilter, search_records
+from loom_logs.search.query import LogFilter, search_records
 from loom_logs.store.partitions import day_of_id, day_table, existing_days, fts_table_name
 
 RecordFactory = Callable[..., dict[str, Any]]

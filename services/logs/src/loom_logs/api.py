@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import orjson
 from flask import Blueprint, g
 from spectree import Response
 from sqlalchemy import delete
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
-from loom_logs.context import records_around
-from loom_logs.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.extensions import spec
-from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
-from loom_logs.models import LogRow
 from loom_logs.schemas import (
     ContextQuery,
     DeleteResult,
@@ -22,47 +17,16 @@ from loom_logs.schemas import (
     HistogramQuery,
     LogContext,
     LogFilterQuery,
-    LogItem,
     LogPage,
     LogSearchQuery,
 )
-from loom_logs.search import LogFilter, filter_conditions, search_records, tables_for
-from loom_logs.store.levels import LEVEL_NUMBERS
+from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
+from loom_logs.search.histogram import TooManyBuckets, count_per_bucket, interval_seconds
+from loom_logs.search.line_context import records_around
+from loom_logs.search.query import filter_conditions, search_records, tables_for
+from loom_logs.search.serialise import log_filter, log_item
 
 api = Blueprint("api", __name__, url_prefix="/api")
-
-
-def log_item(record: LogRow) -> LogItem:
-    return LogItem(
-        id=record.id,
-        time=record.time,
-        level=record.level,
-        level_no=record.level_no,
-        service=record.service,
-        env=record.env,
-        host=record.host,
-        logger=record.logger,
-        function=record.function,
-        line=record.line,
-        process=record.process,
-        thread=record.thread,
-        message=record.message,
-        request_id=record.request_id,
-        exception=record.exception,
-        fields=orjson.loads(record.fields or "{}"),
-    )
-
-
-def log_filter(query: LogFilterQuery) -> LogFilter:
-    return LogFilter(
-        services=query.service,
-        min_level_no=LEVEL_NUMBERS[query.level] if query.level else None,
-        request_id=query.request_id,
-        text=query.q,
-        since=query.since,
-        until=query.until,
-        fields=query.field_pairs,
-    )
 
 
 @api.get("/logs")

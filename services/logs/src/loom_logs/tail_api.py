@@ -16,10 +16,10 @@ from flask import Blueprint, Flask, current_app
 from werkzeug.wrappers import Response as StreamingResponse
 
 from loom_common.db import Database
-from loom_logs.api import log_filter
 from loom_logs.config import LogsConfig
 from loom_logs.extensions import spec
 from loom_logs.schemas import LogFilterQuery
+from loom_logs.search.serialise import log_filter
 from loom_logs.tail_filter import TailFilter
 from loom_logs.tail_hub import TailHub
 

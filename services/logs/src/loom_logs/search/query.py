@@ -14,12 +14,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
-from loom_logs.cursors import Position
-from loom_logs.field_search import field_equals
 from loom_logs.models import LogRow
+from loom_logs.search.cursors import Position
+from loom_logs.search.fields import field_equals
+from loom_logs.search.text import message_matches
 from loom_logs.store.id_bounds import ids_in_time_range
 from loom_logs.store.partitions import tables_between
-from loom_logs.text_search import message_matches
 
 
 @dataclass(frozen=True)
