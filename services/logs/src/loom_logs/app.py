@@ -8,11 +8,13 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_logs import pages, tail_api
+from loom_logs import pages
 from loom_logs.api import api
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
 from loom_logs.ingest_api import ingest
+from loom_logs.tail import stream as tail_stream
+from loom_logs.tail.sse_api import tail
 
 
 def create_app(settings: Settings | None = None, config: LogsConfig | None = None) -> Flask:
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None, config: LogsConfig | None = Non
     flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
     app.register_blueprint(api)
     app.register_blueprint(ingest)
-    tail_api.init_app(app, database, config)
+    tail_stream.init_app(app, database, config)
+    app.register_blueprint(tail)
     pages.init_app(app, settings)
     return app

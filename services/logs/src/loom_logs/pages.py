@@ -22,7 +22,7 @@ from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.search.query import LogFilter, search_records
 from loom_logs.search.serialise import log_filter, log_item
 from loom_logs.store.levels import LEVEL_NUMBERS
-from loom_logs.tail_api import tail_stream
+from loom_logs.tail.stream import tail_stream
 
 pages = Blueprint("pages", __name__)
 REQUEST_LINES_SHOWN = 1000
