@@ -12,7 +12,7 @@ from loom_logs import pages
 from loom_logs.api import api
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
-from loom_logs.ingest_api import ingest
+from loom_logs.ingest.http_api import ingest
 from loom_logs.tail import stream as tail_stream
 from loom_logs.tail.sse_api import tail
 

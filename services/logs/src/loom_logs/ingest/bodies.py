@@ -11,8 +11,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from loom_common.api_errors import ApiError
 from loom_logs.config import LogsConfig
-from loom_logs.encodings import BadCompression, PayloadTooLarge, decompress
-from loom_logs.intake import Candidate
+from loom_logs.ingest.encodings import BadCompression, PayloadTooLarge, decompress
+from loom_logs.ingest.intake import Candidate
 from loom_logs.store.records import RecordRejected
 
 
