@@ -8,11 +8,11 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_logs import pages
 from loom_logs.api import api
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
 from loom_logs.ingest.http_api import ingest
+from loom_logs.pages import views as pages
 from loom_logs.tail import stream as tail_stream
 from loom_logs.tail.sse_api import tail
 

@@ -13,11 +13,11 @@ from loom_common.flask_app import current_database
 from loom_common.operator_ui import init_operator_ui, page
 from loom_common.page_query import BadFilters, query_string
 from loom_common.settings import Settings
-from loom_logs import page_format
-from loom_logs.errors_lookup import issues_for_request
-from loom_logs.histogram_chart import Bar, histogram_chart
 from loom_logs.metrics import PAGE_QUERIES_REFUSED
-from loom_logs.page_query import RECENT_SPANS, filter_pairs, read_search_query
+from loom_logs.pages import formatting as page_format
+from loom_logs.pages.chart import Bar, histogram_chart
+from loom_logs.pages.errors_lookup import issues_for_request
+from loom_logs.pages.search_form import RECENT_SPANS, filter_pairs, read_search_query
 from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.search.query import LogFilter, search_records
 from loom_logs.search.serialise import log_filter, log_item
