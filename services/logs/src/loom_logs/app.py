@@ -8,7 +8,7 @@ from loom_common import flask_app
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_logs.api import api
+from loom_logs.api.logs import api
 from loom_logs.config import LogsConfig, logs_config
 from loom_logs.extensions import spec
 from loom_logs.ingest.http_api import ingest
