@@ -121,7 +121,7 @@ def day_table_like(name: str) -> bool:
 
 
 def test_the_migrations_match_the_models(database: Database) -> None:
-    # The record tables live outside the models (partitions.py); nothing else may drift.
+    # The record tables live outside the models (store/partitions.py); nothing else may drift.
     def ours(name: str | None, type_: str, _parents: Any) -> bool:
         return not (type_ == "table" and name is not None and name.startswith("log_records"))
 

@@ -99,7 +99,7 @@ class JsonObjectText(TypeDecorator[str]):
 def log_columns() -> list[Column[Any]]:
     """A fresh set of the columns (a Column belongs to one Table)."""
     return [
-        # On SQLite the id is the rowid the day's FTS5 index points at (see partitions.py).
+        # On SQLite the id is the rowid the day's FTS5 index points at (see store/partitions.py).
         Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
         Column("time", UTCDateTime(), nullable=False),
         Column("service", String(100)),
@@ -140,4 +140,4 @@ def log_table(name: str) -> Table:
 
 
 def utc_day(moment: datetime) -> date:
-    return moment.date()  # record times are UTC (records.py)
+    return moment.date()  # record times are UTC (store/records.py)

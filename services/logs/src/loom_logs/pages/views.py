@@ -14,7 +14,7 @@ from loom_common.operator_ui import init_operator_ui, page
 from loom_common.page_query import BadFilters, query_string
 from loom_common.settings import Settings
 from loom_logs.metrics import PAGE_QUERIES_REFUSED
-from loom_logs.pages import formatting as page_format
+from loom_logs.pages import formatting
 from loom_logs.pages.chart import Bar, histogram_chart
 from loom_logs.pages.errors_lookup import issues_for_request
 from loom_logs.pages.search_form import RECENT_SPANS, filter_pairs, read_search_query
@@ -34,7 +34,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["LOOM_LOGS_ERRORS_TOKEN"] = settings.api_token.get_secret_value()
     # Live tail's page script is the service's own (static/), so scripts from 'self' run.
     init_operator_ui(app, settings, title="Logs", home_endpoint="pages.search", own_scripts=True)
-    page_format.init_app(app)
+    formatting.init_app(app)
     app.register_blueprint(pages)
 
 
