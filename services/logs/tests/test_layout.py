@@ -1,6 +1,6 @@
 """The package's one layering rule: only the app factory imports a blueprint's module.
 
-The serialisers a record and a filter share (search/serialise.py) and the live-tail stream
+The serialisers a record and a filter share (search/serialisers.py) and the live-tail stream
 (tail/stream.py) sit below the blueprints, so the tail poller and the pages never reach into
 another blueprint's module to borrow them (issue 11)."""
 

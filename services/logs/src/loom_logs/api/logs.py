@@ -24,7 +24,7 @@ from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.search.histogram import TooManyBuckets, count_per_bucket, interval_seconds
 from loom_logs.search.line_context import records_around
 from loom_logs.search.query import filter_conditions, search_records, tables_for
-from loom_logs.search.serialise import log_filter, log_item
+from loom_logs.search.serialisers import log_filter, log_item
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

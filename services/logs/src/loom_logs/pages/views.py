@@ -20,7 +20,7 @@ from loom_logs.pages.errors_lookup import issues_for_request
 from loom_logs.pages.search_form import RECENT_SPANS, filter_pairs, read_search_query
 from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.search.query import LogFilter, search_records
-from loom_logs.search.serialise import log_filter, log_item
+from loom_logs.search.serialisers import log_filter, log_item
 from loom_logs.store.levels import LEVEL_NUMBERS
 from loom_logs.tail.stream import tail_stream
 

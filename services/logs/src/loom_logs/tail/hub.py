@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from loom_common.db import Database, utcnow
 from loom_logs.metrics import TAIL_DROPPED
 from loom_logs.models import LogRow
-from loom_logs.search.serialise import log_item
+from loom_logs.search.serialisers import log_item
 from loom_logs.store.partitions import tables_between
 from loom_logs.tail.filter import TailFilter, TailRow
 

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response as StreamingResponse
 from loom_common.db import Database
 from loom_logs.config import LogsConfig
 from loom_logs.schemas import LogFilterQuery
-from loom_logs.search.serialise import log_filter
+from loom_logs.search.serialisers import log_filter
 from loom_logs.tail.filter import TailFilter
 from loom_logs.tail.hub import TailHub
 
