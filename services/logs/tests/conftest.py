@@ -25,7 +25,7 @@ from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig, load_logs_config
-from loom_logs.gelf_server import GelfServer
+from loom_logs.ingest.gelf_server import GelfServer
 from loom_logs.models import LogRow
 from loom_logs.store.insert import store_records
 from loom_logs.store.partitions import tables_between
