@@ -122,15 +122,16 @@ def stored_access_ids(stack: Stack, service: str, marker: str, since: datetime) 
 def queued_log_batches(stack: Stack) -> dict[str, int]:
     """Messages in the logs queues of the stack's vhost (ready and unacknowledged)."""
     vhost = unquote(urlsplit(stack.env["LOOM_BROKER_URL"]).path[1:])
-    listing = subprocess.run(
+    result = subprocess.run(
         ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages"],
-        check=True,
         capture_output=True,
         text=True,
         timeout=60,
-    ).stdout
+    )
+    if result.returncode != 0:  # a diagnostic: say why it is missing, never hide the real failure
+        return {"rabbitmqctl failed": result.returncode}
     depths = {}
-    for line in listing.splitlines():
+    for line in result.stdout.splitlines():
         name, messages = line.split()
         if name.startswith("logs"):
             depths[name] = int(messages)

@@ -147,22 +147,6 @@ def sentry_events() -> SentryEvents:
 
 
 @pytest.fixture
-def errors_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """``errors_env(rate_per_second=1, ...)``: set LOOM_ERRORS_* knobs for this test."""
-    from loom_errors.config import errors_config
-
-    def configure(**values: object) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(f"LOOM_ERRORS_{name.upper()}", str(value))
-        errors_config.cache_clear()
-
-    errors_config.cache_clear()
-    yield configure
-    monkeypatch.undo()
-    errors_config.cache_clear()
-
-
-@pytest.fixture
 def actors(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     """loom_errors.actors, storing into this test's database.
 

@@ -18,7 +18,7 @@ FORM = "multipart/form-data; boundary=x"
 
 
 @pytest.fixture
-def app(make_settings: Callable[..., Settings], errors_env: Callable[..., None]) -> Iterator[Flask]:
+def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
     app = create_app(make_settings("errors", ship_logs=False, capture_errors=False))
     yield app
     app_database(app).dispose()

@@ -23,7 +23,9 @@ from flask.testing import FlaskClient
 from loom_common.contracts import ERRORS_QUEUE
 from loom_common.flask_app import app_database
 from loom_common.settings import Settings
+from loom_common.testing import reconfigure
 from loom_errors.app import create_app
+from loom_errors.config import ErrorsConfig
 from loom_errors.models import ProjectKey
 from loom_errors.projects import create_key, create_project
 
@@ -31,9 +33,9 @@ Drain = Callable[[str], list[dict[str, Any]]]
 
 
 @pytest.fixture
-def app(make_settings: Callable[..., Settings], errors_env: Callable[..., None]) -> Iterator[Flask]:
-    errors_env(max_body_bytes=20_000, max_decompressed_bytes=100_000)
-    app = create_app(make_settings("errors", ship_logs=False, capture_errors=False))
+def app(make_settings: Callable[..., Settings]) -> Iterator[Flask]:
+    config = ErrorsConfig(max_body_bytes=20_000, max_decompressed_bytes=100_000)
+    app = create_app(make_settings("errors", ship_logs=False, capture_errors=False), config)
     yield app
     app_database(app).dispose()
 
@@ -372,10 +374,9 @@ def test_keys_and_projects_are_checked(app: Flask, key: ProjectKey) -> None:
 def test_over_the_rate_limit_events_are_refused_with_retry_headers(
     app: Flask,
     key: ProjectKey,
-    errors_env: Callable[..., None],
     queued: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    errors_env(rate_per_second=0.1, rate_burst=3)  # 3 at once, then one per 10 s
+    reconfigure(app, rate_per_second=0.1, rate_burst=3)  # 3 at once, then one per 10 s
     client = app.test_client()
     before = metric(client, "loom_errors_ingest_refused_total", reason="rate_limited")
 
@@ -399,10 +400,9 @@ def test_over_the_rate_limit_events_are_refused_with_retry_headers(
 def test_an_envelope_holds_at_most_one_event_as_in_sentry(
     app: Flask,
     key: ProjectKey,
-    errors_env: Callable[..., None],
     queued: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    errors_env(max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
+    reconfigure(app, max_body_bytes=1_000_000, max_decompressed_bytes=1_000_000)
     client = app.test_client()
     before = metric(
         client, "loom_errors_ingest_items_dropped_total", reason="too_many_events", type="event"
@@ -426,10 +426,9 @@ def test_an_envelope_holds_at_most_one_event_as_in_sentry(
 def test_each_event_and_transaction_takes_a_token_of_the_project(
     app: Flask,
     key: ProjectKey,
-    errors_env: Callable[..., None],
     queued: Callable[[], list[dict[str, Any]]],
 ) -> None:
-    errors_env(rate_per_second=0.1, rate_burst=2)
+    reconfigure(app, rate_per_second=0.1, rate_burst=2)
     client = app.test_client()
     dropped = {
         kind: metric(

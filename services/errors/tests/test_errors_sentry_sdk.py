@@ -21,10 +21,10 @@ import sentry_sdk
 from flask import Flask
 from werkzeug.serving import make_server
 
-from loom_common.flask_app import app_database
+from loom_common.flask_app import app_database, app_settings
 from loom_common.manifest import load_manifest
 from loom_common.settings import Settings
-from loom_common.testing import free_port, wait_until
+from loom_common.testing import free_port, reconfigure, wait_until
 from loom_errors.app import create_app
 from loom_errors.projects import create_key, create_project, dsn
 
@@ -75,7 +75,7 @@ def test_an_exception_from_sentry_sdk_becomes_a_grouped_issue(
     app, base_url = served
     with app_database(app).session() as session:
         project = create_project(session, "shop")
-        dsn_url = dsn(app.extensions["loom_settings"], create_key(session, project.id))
+        dsn_url = dsn(app_settings(app), create_key(session, project.id))
 
     for amount in ("ten", "eleven"):  # the same bug twice, from a loop
         try:
@@ -107,7 +107,7 @@ def test_a_revoked_dsn_stops_being_accepted(
     app, base_url = served
     with app_database(app).session() as session:
         key = create_key(session, 1)
-        dsn_url = dsn(app.extensions["loom_settings"], key)
+        dsn_url = dsn(app_settings(app), key)
     requests.delete(f"{base_url}/api/keys/{key.public_key}", headers=operator_headers, timeout=5)
     refused_before = _refused(base_url, "revoked_key")
 
@@ -124,14 +124,13 @@ def test_a_revoked_dsn_stops_being_accepted(
 def test_sentry_sdk_backs_off_when_the_project_is_over_its_event_rate(
     served: tuple[Flask, str],
     worker: dramatiq.Worker,
-    errors_env: Callable[..., None],
     operator_headers: dict[str, str],
 ) -> None:
-    errors_env(rate_per_second=0.01, rate_burst=2)  # two events, then one per 100 s
     app, base_url = served
+    reconfigure(app, rate_per_second=0.01, rate_burst=2)  # two events, then one per 100 s
     with app_database(app).session() as session:
         project = create_project(session, "limited")
-        dsn_url = dsn(app.extensions["loom_settings"], create_key(session, project.id))
+        dsn_url = dsn(app_settings(app), create_key(session, project.id))
     refused_before = _refused(base_url, "rate_limited")
 
     client = sentry_sdk.Client(dsn=dsn_url, default_integrations=False)

@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from prometheus_client import REGISTRY
 from werkzeug.serving import make_server
 
-from loom_common.flask_app import app_database
+from loom_common.flask_app import app_database, app_settings
 from loom_common.settings import DEFAULT_API_TOKEN, Settings
 from loom_common.testing import (
     DEPLOYED_API_TOKEN,
@@ -573,7 +573,7 @@ def test_an_operator_signs_in_opens_an_issue_from_sentry_sdk_and_resolves_it(
     app, base = served
     with app_database(app).session() as session:
         project = create_project(session, "shop")
-        dsn_url = dsn(app.extensions["loom_settings"], create_key(session, project.id))
+        dsn_url = dsn(app_settings(app), create_key(session, project.id))
     try:
         boom("o-9:nine")
     except RuntimeError as error:

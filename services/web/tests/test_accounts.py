@@ -35,6 +35,7 @@ from loom_common.testing import (
     wait_until,
 )
 from loom_web.app import create_app
+from loom_web.config import WebConfig
 from loom_web.models import ApiToken, LoginSession, PasswordResetToken, User
 
 
@@ -184,10 +185,7 @@ def test_the_api_answers_429_with_retry_after_per_account_and_per_address(
 ) -> None:
     app = create_app(
         make_settings("web"),
-        test_config={
-            "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute",
-            "LOGIN_LIMIT_PER_ADDRESS": "5 per minute",
-        },
+        WebConfig(login_limit_per_account="3 per minute", login_limit_per_address="5 per minute"),
     )
     try:
         client = app.test_client()
@@ -360,8 +358,8 @@ def test_signing_out_other_sessions_from_settings(
 
 def test_logging_in_never_redirects_off_site(make_settings: Callable[..., Settings]) -> None:
     # Many log-ins of one account from one address: limits out of the way for this test.
-    limits = {"LOGIN_LIMIT_PER_ACCOUNT": "1000/minute", "LOGIN_LIMIT_PER_ADDRESS": "1000/minute"}
-    app = create_app(make_settings("web"), test_config=limits)
+    limits = WebConfig(login_limit_per_account="1000/minute", login_limit_per_address="1000/minute")
+    app = create_app(make_settings("web"), limits)
     try:
         ada = register(app, "Ada")
         credentials = {"email": ada.email, "password": PASSWORD}
@@ -467,7 +465,7 @@ def test_the_reset_token_is_in_no_access_record_logged_or_shipped(
 
 
 def _behind_nginx(make_settings: Callable[..., Settings], **limits: str) -> Flask:
-    return create_app(make_settings("web", trusted_proxies=1), test_config=limits)
+    return create_app(make_settings("web", trusted_proxies=1), WebConfig(**limits))
 
 
 def _log_in_from(app: Flask, address: str, email: str, password: str) -> int:
@@ -479,7 +477,7 @@ def _log_in_from(app: Flask, address: str, email: str, password: str) -> int:
 def test_behind_the_proxy_an_attacker_is_limited_by_their_own_address_not_everyone(
     make_settings: Callable[..., Settings],
 ) -> None:
-    app = _behind_nginx(make_settings, LOGIN_LIMIT_PER_ADDRESS="10 per minute")
+    app = _behind_nginx(make_settings, login_limit_per_address="10 per minute")
     try:
         ada = register(app, "Ada")
         attacker, owner = "203.0.113.9", "198.51.100.7"
@@ -507,7 +505,7 @@ def test_guessing_an_accounts_password_stops_the_guesser_not_the_owner(
 def test_without_a_trusted_proxy_a_forwarded_address_is_not_believed(
     make_settings: Callable[..., Settings],
 ) -> None:
-    app = create_app(make_settings("web"), test_config={"LOGIN_LIMIT_PER_ADDRESS": "3 per minute"})
+    app = create_app(make_settings("web"), WebConfig(login_limit_per_address="3 per minute"))
     try:
         codes = [
             _log_in_from(app, f"203.0.113.{i}", f"guess{i}@example.com", "guess") for i in range(4)

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_web.app import create_app
+from loom_web.config import WebConfig
 
 Drain = Callable[[str], list[dict[str, Any]]]
 PASSWORD = "correct horse battery"
@@ -99,8 +100,8 @@ def redis_app(make_settings: Callable[..., Settings], prefix: str) -> Flask:
     behave like two gunicorn workers."""
     # Flask-Limiter keeps the first app's key prefix for the process, so the limits of every
     # Redis app of a test run count together: the hourly email limit is lifted for them.
-    limits = {"RATELIMIT_KEY_PREFIX": prefix + "limits", "EMAIL_LIMIT_PER_ADDRESS": "1000/hour"}
+    limits = {"rate_limit_key_prefix": prefix + "limits", "email_limit_per_address": "1000/hour"}
     return create_app(
         make_settings("web", cache_url=REDIS_URL),
-        test_config={"CACHE_KEY_PREFIX": prefix, **limits},
+        WebConfig(cache_key_prefix=prefix, **limits),
     )

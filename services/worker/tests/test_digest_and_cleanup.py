@@ -14,7 +14,7 @@ from peers import SmtpSink, WebPeer
 
 from loom_common.contracts import JOB_CLEANUP, JOB_DAILY_DIGEST
 from loom_common.testing import wait_until
-from loom_worker.context import JobContext, export_path
+from loom_worker.job_context import JobContext, export_path
 from loom_worker.jobs.digest import DigestArgs, daily_digest
 from loom_worker.models import Job, SentEmail
 
@@ -49,9 +49,7 @@ def test_a_redelivered_digest_skips_users_already_mailed(
     actors: ModuleType, web: WebPeer, smtp: SmtpSink
 ) -> None:
     web.state.digest = [{"email": "ada@example.com", "name": "Ada", "tasks": [due("Launch")]}]
-    context = JobContext(
-        "digest-redelivered", actors.settings, actors.worker_settings, actors.database
-    )
+    context = JobContext("digest-redelivered", actors.settings, actors.config, actors.database)
     first = daily_digest(DigestArgs(), context)
     web.state.digest.append({"email": "bob@example.com", "name": "Bob", "tasks": [due("Ship")]})
     second = daily_digest(DigestArgs(), context)

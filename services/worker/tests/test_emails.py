@@ -20,7 +20,7 @@ from loom_common.contracts import (
     JOB_WELCOME_EMAIL,
 )
 from loom_common.testing import free_port, wait_until
-from loom_worker.context import JobContext
+from loom_worker.job_context import JobContext
 from loom_worker.jobs.emails import WelcomeArgs, welcome
 from loom_worker.mail.smtp import SmtpTarget, send_email
 
@@ -94,9 +94,7 @@ def test_password_reset_link_is_in_both_parts_but_not_in_the_job_record(
 
 
 def test_a_redelivered_email_job_is_not_sent_twice(actors: ModuleType, smtp: SmtpSink) -> None:
-    context = JobContext(
-        "redelivered-job-1", actors.settings, actors.worker_settings, actors.database
-    )
+    context = JobContext("redelivered-job-1", actors.settings, actors.config, actors.database)
     args = WelcomeArgs(to="once@example.com", name="Once")
 
     first = welcome(args, context)

@@ -13,7 +13,7 @@ from peers import WebPeer
 
 from loom_common.contracts import JOB_PROJECT_EXPORT
 from loom_common.testing import wait_until
-from loom_worker.context import export_path
+from loom_worker.job_context import export_path
 
 
 def tasks(count: int) -> list[dict[str, object]]:

@@ -14,10 +14,10 @@ from loom_common.db import Database
 from loom_common.migrations import upgrade
 from loom_common.settings import SettingsError
 from loom_common.testing import temporary_postgres_database, wait_until
+from loom_worker.config import WorkerConfig, load_worker_config
 from loom_worker.metrics import SCHEDULE_FIRES
 from loom_worker.models import Job, ScheduleFire
 from loom_worker.scheduler import Scheduler
-from loom_worker.worker_settings import WorkerSettings, load_worker_settings
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def fired(database: Database) -> list[ScheduleFire]:
 def test_two_schedulers_fire_each_second_once(
     actors: Any, postgres: Database, drain_queue: Callable[[str], list[dict[str, Any]]]
 ) -> None:
-    every_second = WorkerSettings(
+    every_second = WorkerConfig(
         schedules={"tick": {"job": "greet", "cron": "* * * * * *", "args": {"name": "tick"}}}
     )
     taken_before = SCHEDULE_FIRES.labels("tick", "taken")._value.get()
@@ -67,7 +67,7 @@ def test_two_schedulers_fire_each_second_once(
 
 
 def test_default_schedules_are_the_digest_at_seven_and_an_hourly_cleanup() -> None:
-    schedules = load_worker_settings().schedules
+    schedules = load_worker_config().schedules
     assert {name: (s.job, s.cron) for name, s in schedules.items()} == {
         "daily-digest": ("digest.daily", "0 7 * * *"),
         "hourly-cleanup": ("maintenance.cleanup", "0 * * * *"),
@@ -80,14 +80,14 @@ def test_schedules_come_from_the_environment_and_a_bad_one_names_the_variable(
     monkeypatch.setenv(
         "LOOM_WORKER_SCHEDULES", '{"often": {"job": "greet", "cron": "*/5 * * * *"}}'
     )
-    assert load_worker_settings().schedules["often"].cron == "*/5 * * * *"
+    assert load_worker_config().schedules["often"].cron == "*/5 * * * *"
 
     monkeypatch.setenv("LOOM_WORKER_SCHEDULES", '{"bad": {"job": "greet", "cron": "every day"}}')
     with pytest.raises(SettingsError, match=r"LOOM_WORKER_SCHEDULES.*not a cron expression"):
-        load_worker_settings()
+        load_worker_config()
 
 
 def test_a_schedule_of_an_unknown_job_stops_the_scheduler_at_start(postgres: Database) -> None:
-    settings = WorkerSettings(schedules={"typo": {"job": "digest.dialy", "cron": "0 7 * * *"}})
+    settings = WorkerConfig(schedules={"typo": {"job": "digest.dialy", "cron": "0 7 * * *"}})
     with pytest.raises(SettingsError, match=r"no job 'digest\.dialy'"):
         Scheduler(postgres, settings).run()

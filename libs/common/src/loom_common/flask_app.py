@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import dramatiq.errors
 from flask import Flask, Response, current_app
 from flask.sessions import SessionInterface, SessionMixin
 from loguru import logger
+from pydantic_settings import BaseSettings
 from spectree import SpecTree
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,6 +30,12 @@ from loom_common.health import Readiness, broker_check
 from loom_common.metrics import render_metrics
 from loom_common.settings import Settings
 
+Config = TypeVar("Config", bound=BaseSettings)
+
+# Where every service's app holds the shared settings and its own typed config.
+SETTINGS_KEY = "loom_settings"
+CONFIG_KEY = "loom_config"
+
 
 class _NoSessions(SessionInterface):
     """API services keep no cookie session (``flask.session`` is a read-only null session)."""
@@ -44,6 +51,7 @@ def init_app(
     app: Flask,
     settings: Settings,
     *,
+    config: BaseSettings | None = None,
     spec: SpecTree,
     database: Database | None = None,
     sessions: bool = False,
@@ -51,10 +59,16 @@ def init_app(
     """Bounded ``<int:>`` routes, request ids and access logs, JSON API errors, error capture,
     bearer auth, health, metrics, OpenAPI. Call it before registering blueprints.
 
+    ``settings`` (shared by every service) and ``config`` (the service's own typed settings)
+    are held on the app: views read them with :func:`current_settings` and
+    :func:`current_config`, so two apps in one process (as in tests) never see each other's.
+
     ``sessions``: cookie sessions for services with login pages. Off, Flask skips opening
     and saving a signed cookie session on every request (a third of a small request's cost).
     """
     bounded_ints.init_app(app)  # first: routes are bound to their converters when added
+    app.extensions[SETTINGS_KEY] = settings
+    app.extensions[CONFIG_KEY] = config
     app.config["LOOM_SERVICE"] = settings.service or "loom"
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     if not sessions:
@@ -114,3 +128,29 @@ def app_database(app: Flask) -> Database:
 def current_database() -> Database:
     """The database of the app handling the current request."""
     return app_database(current_app)
+
+
+def app_settings(app: Flask) -> Settings:
+    """The shared settings ``init_app`` was given for ``app``."""
+    settings: Settings = app.extensions[SETTINGS_KEY]
+    return settings
+
+
+def current_settings() -> Settings:
+    """The shared settings of the app handling the current request."""
+    return app_settings(current_app)
+
+
+def service_config(app: Flask, kind: type[Config]) -> Config:
+    """The service's own config ``init_app`` was given for ``app``, checked to be a ``kind``
+    (so a caller gets its fields typed, and a mix-up fails loudly rather than by a missing
+    attribute later)."""
+    config = app.extensions.get(CONFIG_KEY)
+    if not isinstance(config, kind):
+        raise TypeError(f"{app.name} holds a {type(config).__name__}, not a {kind.__name__}")
+    return config
+
+
+def current_config(kind: type[Config]) -> Config:
+    """The service's own config of the app handling the current request."""
+    return service_config(current_app, kind)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -222,13 +222,13 @@ class Settings(BaseSettings):
         return self.log_format == "json"
 
 
-def _describe(error: ValidationError) -> str:
+def _describe(error: ValidationError, prefix: str = "LOOM_") -> str:
     lines = []
     for problem in error.errors():
         field = str(problem["loc"][0]) if problem["loc"] else ""
         message = problem["msg"].removeprefix("Value error, ")
         if field:
-            lines.append(f"invalid setting LOOM_{field.upper()}: {message}")
+            lines.append(f"invalid setting {prefix}{field.upper()}: {message}")
         else:
             lines.append(f"invalid settings: {message}")
     return "\n".join(lines)
@@ -242,3 +242,17 @@ def load_settings(service: str | None = None, **overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise SettingsError(_describe(error)) from None
+
+
+ServiceConfig = TypeVar("ServiceConfig", bound=BaseSettings)
+
+
+def load_config(kind: type[ServiceConfig], **overrides: Any) -> ServiceConfig:
+    """Read a service's own config (``LOOM_<SERVICE>_*``, beside the shared settings); exit
+    with a message naming the variable if one is wrong, as :func:`load_settings` does."""
+    try:
+        return kind(**overrides)
+    except ValidationError as error:
+        raise SettingsError(
+            _describe(error, str(kind.model_config.get("env_prefix", "")))
+        ) from None

@@ -46,6 +46,15 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout}s waiting for {message or probe}{detail}")
 
 
+def reconfigure(app: Flask, **changes: object) -> None:
+    """Change fields of ``app``'s own config (``create_app(settings, config)``) mid-test, as a
+    restart with other ``LOOM_<SERVICE>_*`` values would."""
+    from loom_common.flask_app import CONFIG_KEY  # Flask's side only when a test asks for it
+
+    config = app.extensions[CONFIG_KEY]
+    app.extensions[CONFIG_KEY] = config.model_copy(update=changes)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -20,20 +20,21 @@ from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_errors.alerts import DigestClock, alert_on, retry_due_alerts, send_due_digests
 from loom_errors.batch_writer import BatchWriter
-from loom_errors.config import errors_config
+from loom_errors.config import load_errors_config
 from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
 from loom_errors.ingest import ingest_batch
-from loom_errors.ingest_metrics import EVENTS_DEAD_LETTERED
+from loom_errors.metrics import EVENTS_DEAD_LETTERED
 from loom_errors.sentry_event import MalformedEvent
 
 settings = init_process("errors")
+config = load_errors_config()
 database = Database.for_service(settings, "errors")
 digest_clock = DigestClock()
 
 
 def _store_batch(batch: list[PreparedEvent]) -> list[Stored]:
     # Looked up at each call: tests swap in their own database.
-    return ingest_batch(database, batch)
+    return ingest_batch(database, batch, config)
 
 
 batch_writer = BatchWriter(_store_batch)
@@ -42,7 +43,7 @@ batch_writer = BatchWriter(_store_batch)
 def _alert(stored: Stored) -> None:
     """Alerts never fail the event: it is stored already, and a retry would not re-alert."""
     try:
-        alert_on(database, settings, errors_config(), stored)
+        alert_on(database, settings, config, stored)
     except Exception:
         logger.exception("alerting on issue {} failed", stored.issue.id)
 
@@ -50,8 +51,8 @@ def _alert(stored: Stored) -> None:
 def _send_due_emails() -> None:
     """Digests, and alerts whose earlier delivery failed, once their time has come."""
     try:
-        retry_due_alerts(database, settings, errors_config())
-        send_due_digests(database, settings, errors_config())
+        retry_due_alerts(database, settings, config)
+        send_due_digests(database, settings, config)
     except Exception:
         logger.exception("sending due alert emails failed")
 

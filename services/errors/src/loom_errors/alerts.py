@@ -27,8 +27,8 @@ from loom_common.settings import Settings
 from loom_errors.alert_emails import alert_email, digest_email
 from loom_errors.config import ErrorsConfig
 from loom_errors.ingest import Stored
-from loom_errors.ingest_metrics import ALERT_DELIVERY_FAILURES, ALERTS
 from loom_errors.mailer import send_email
+from loom_errors.metrics import ALERT_DELIVERY_FAILURES, ALERTS
 from loom_errors.models import Alert, Event, Issue, IssueMinute, Project, as_utc, utcnow
 
 _COUNTED_AGAINST_CAP = ("sending", "sent", "failed")

@@ -13,20 +13,23 @@ from loom_common.runtime import init_process
 from loom_common.settings import Settings
 from loom_errors import cli, pages
 from loom_errors.api import api
+from loom_errors.config import ErrorsConfig, load_errors_config
 from loom_errors.extensions import spec
+from loom_errors.issue_pages import issue_pages
+from loom_errors.project_pages import project_pages
 from loom_errors.projects_api import projects_api
 from loom_errors.sentry_api import sentry_api
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, config: ErrorsConfig | None = None) -> Flask:
+    """``config``: the service's own knobs, read from ``LOOM_ERRORS_*`` when not given."""
     settings = init_process("errors", settings)
+    config = config or load_errors_config()
     app = Flask(__name__)
     database = Database.for_service(settings, "errors")
-    app.extensions["loom_settings"] = settings
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
-    app.register_blueprint(api)
-    app.register_blueprint(projects_api)
-    app.register_blueprint(sentry_api)
+    flask_app.init_app(app, settings, config=config, spec=spec, database=database, sessions=True)
     pages.init_app(app, settings)
+    for blueprint in (api, projects_api, sentry_api, issue_pages, project_pages):
+        app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

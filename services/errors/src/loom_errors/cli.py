@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from loom_common.flask_app import current_database
-from loom_common.settings import Settings
-from loom_errors.config import errors_config
+from loom_common.flask_app import current_config, current_database, current_settings
+from loom_errors.config import ErrorsConfig
 from loom_errors.models import Project
 from loom_errors.projects import (
     ProjectNameTaken,
@@ -26,11 +25,6 @@ keys = AppGroup("keys", help="DSN keys.")
 retention = AppGroup("retention", help="Dropping old events.")
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["loom_settings"]
-    return settings
-
-
 @projects.command("create")
 @click.argument("name")
 def projects_create(name: str) -> None:
@@ -40,7 +34,7 @@ def projects_create(name: str) -> None:
             project = create_project(session, name)
         except ProjectNameTaken as error:
             raise click.ClickException(str(error)) from None
-        click.echo(dsn(_settings(), create_key(session, project.id)))
+        click.echo(dsn(current_settings(), create_key(session, project.id)))
 
 
 @projects.command("list")
@@ -55,7 +49,7 @@ def projects_list() -> None:
 def projects_dsn_default() -> None:
     """Print the DSN of the default project ("loom"), making a key if it has none."""
     with current_database().session() as session:
-        click.echo(dsn(_settings(), default_project_key(session)))
+        click.echo(dsn(current_settings(), default_project_key(session)))
 
 
 @keys.command("create")
@@ -65,7 +59,7 @@ def keys_create(project_id: int) -> None:
     with current_database().session() as session:
         if session.get(Project, project_id) is None:
             raise click.ClickException(f"no project with id {project_id}")
-        click.echo(dsn(_settings(), create_key(session, project_id)))
+        click.echo(dsn(current_settings(), create_key(session, project_id)))
 
 
 @keys.command("revoke")
@@ -81,7 +75,7 @@ def keys_revoke(key: str) -> None:
 @retention.command("run")
 def retention_run() -> None:
     """Delete events older than LOOM_ERRORS_RETENTION_DAYS, in batches (cron this daily)."""
-    deleted = enforce_retention(current_database(), errors_config())
+    deleted = enforce_retention(current_database(), current_config(ErrorsConfig))
     click.echo(f"deleted {deleted.events} events and {deleted.issues} issues")
 
 

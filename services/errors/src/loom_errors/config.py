@@ -1,15 +1,16 @@
 """The errors service's own knobs, read from ``LOOM_ERRORS_*`` variables.
 
 They sit beside the shared settings (which hold what every service reads: database, ports,
-SMTP) because nothing else needs them.
+SMTP) because nothing else needs them. Read when a process starts (``create_app``, the
+consumer, maintenance); views read the app's own with ``current_config(ErrorsConfig)``.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from loom_common.settings import load_config
 
 
 class ErrorsConfig(BaseSettings):
@@ -36,6 +37,6 @@ class ErrorsConfig(BaseSettings):
     alert_retry_seconds: float = Field(default=60.0, gt=0)
 
 
-@lru_cache(maxsize=1)
-def errors_config() -> ErrorsConfig:
-    return ErrorsConfig()
+def load_errors_config(**overrides: object) -> ErrorsConfig:
+    """Read ``LOOM_ERRORS_*``; exit with a message naming the variable when one is wrong."""
+    return load_config(ErrorsConfig, **overrides)

@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from loom_common.scrubbing import scrub_event, scrub_text
 from loom_errors.grouping import GROUPING_VERSION, issue_keys
-from loom_errors.ingest_metrics import EVENTS_TRIMMED
+from loom_errors.metrics import EVENTS_TRIMMED
 from loom_errors.models import (
     DEFAULT_PROJECT_ID,
     Event,

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from loom_common.db import Database
-from loom_errors.config import ErrorsConfig, errors_config
+from loom_errors.config import ErrorsConfig, load_errors_config
 from loom_errors.event_batch import PreparedEvent, Stored, prepare_event, store_batch
 from loom_errors.models import Issue, utcnow
 
@@ -50,7 +50,7 @@ def record_event(
     ``IntegrityError`` when another transaction stored the same event first (retry in a
     new transaction; :func:`ingest` does).
     """
-    config = config or errors_config()
+    config = config or load_errors_config()
     (stored,) = store_batch(
         session,
         [prepare_event(raw, project_id)],
@@ -75,7 +75,7 @@ def ingest_batch(
     database: Database, batch: list[PreparedEvent], config: ErrorsConfig | None = None
 ) -> list[Stored]:
     """Store prepared events in one transaction (one commit); one outcome per event, in order."""
-    config = config or errors_config()
+    config = config or load_errors_config()
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with database.session() as session:

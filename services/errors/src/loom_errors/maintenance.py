@@ -14,7 +14,7 @@ from loguru import logger
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_errors.alerts import send_due_digests
-from loom_errors.config import errors_config
+from loom_errors.config import load_errors_config
 from loom_errors.retention import enforce_retention
 
 DIGEST_INTERVAL_S = 60.0
@@ -23,13 +23,14 @@ RETENTION_EVERY = 60  # digest rounds, so hourly
 
 def run(stop: threading.Event) -> None:
     settings = init_process("errors")
+    config = load_errors_config()
     database = Database.for_service(settings, "errors")
     rounds = 0
     while not stop.is_set():
         try:
-            send_due_digests(database, settings, errors_config())
+            send_due_digests(database, settings, config)
             if rounds % RETENTION_EVERY == 0:
-                deleted = enforce_retention(database, errors_config())
+                deleted = enforce_retention(database, config)
                 logger.info(
                     "retention: {} events, {} issues deleted", deleted.events, deleted.issues
                 )

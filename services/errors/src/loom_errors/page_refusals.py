@@ -4,14 +4,8 @@ what was wrong (the status code says it to scripts)."""
 from __future__ import annotations
 
 from flask import render_template
-from prometheus_client import Counter
 
-PAGE_REQUESTS_REFUSED = Counter(
-    "loom_errors_page_requests_refused_total",
-    "Operator page requests refused (reason: invalid_filters, invalid_cursor, csrf, not_found, "
-    "invalid_status, invalid_project, project_name_taken, invalid_alerts)",
-    ["reason"],
-)
+from loom_errors.metrics import PAGE_REQUESTS_REFUSED
 
 
 def count_refusal(reason: str) -> None:

@@ -9,18 +9,15 @@ from flask_wtf.csrf import CSRFError
 from loom_common.operator_ui import init_operator_ui
 from loom_common.settings import Settings
 from loom_errors import page_format
-from loom_errors.issue_pages import issue_pages
 from loom_errors.page_refusals import refuse
-from loom_errors.project_pages import project_pages
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """The pages and their sign-in (``init_app(..., sessions=True)`` must come first)."""
+    """The pages' sign-in, formatting and CSRF refusal (``init_app(..., sessions=True)`` must
+    come first); ``create_app`` registers the page blueprints itself."""
     app.config["LOOM_ERRORS_LOGS_URL"] = settings.service_url("logs")
     init_operator_ui(app, settings, title="Errors", home_endpoint="issue_pages.issue_list")
     page_format.init_app(app)
-    app.register_blueprint(issue_pages)
-    app.register_blueprint(project_pages)
     app.register_error_handler(CSRFError, _csrf_refused)
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, current_app
+from flask import Blueprint
 from spectree import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loom_common.api_errors import ApiError
-from loom_common.flask_app import current_database
-from loom_common.settings import Settings
+from loom_common.flask_app import current_database, current_settings
 from loom_errors.extensions import spec
 from loom_errors.models import Project, ProjectKey, as_utc
 from loom_errors.projects import ProjectNameTaken, create_key, create_project, dsn, revoke_key
@@ -18,11 +17,6 @@ from loom_errors.projects import project_keys as keys_of
 from loom_errors.schemas import AlertSettingsIn, KeyOut, KeyPage, ProjectIn, ProjectOut, ProjectPage
 
 projects_api = Blueprint("projects_api", __name__, url_prefix="/api")
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["loom_settings"]
-    return settings
 
 
 def project_out(project: Project) -> ProjectOut:
@@ -40,7 +34,7 @@ def key_out(key: ProjectKey) -> KeyOut:
     return KeyOut(
         public_key=key.public_key,
         project_id=key.project_id,
-        dsn=dsn(_settings(), key),
+        dsn=dsn(current_settings(), key),
         created_at=as_utc(key.created_at),
         revoked_at=as_utc(key.revoked_at) if key.revoked_at else None,
     )

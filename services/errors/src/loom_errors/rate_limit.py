@@ -29,14 +29,10 @@ from typing import Protocol
 
 import redis
 from loguru import logger
-from prometheus_client import Counter
+
+from loom_errors.metrics import RATE_LIMIT_UNAVAILABLE
 
 _BUCKET = struct.Struct("<dd")  # tokens, updated at (epoch seconds)
-
-RATE_LIMIT_UNAVAILABLE = Counter(
-    "loom_errors_rate_limit_unavailable_total",
-    "Ingest requests let through unchecked because the rate limit store did not answer",
-)
 
 
 def take_from_bucket(

@@ -20,13 +20,13 @@ from loom_common.api_errors import ApiError
 from loom_common.auth import public
 from loom_common.broker import send
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
-from loom_common.flask_app import current_database
+from loom_common.flask_app import current_config, current_database, current_settings
 from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
-from loom_errors.config import errors_config
+from loom_errors.config import ErrorsConfig
 from loom_errors.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
-from loom_errors.ingest_metrics import (
+from loom_errors.metrics import (
     INGEST_ITEMS,
     INGEST_ITEMS_DROPPED,
     INGEST_REFUSED,
@@ -91,7 +91,7 @@ def _check_key(project_id: int) -> None:
 
 def _body() -> bytes:
     """The request body with its Content-Encoding undone, both within their limits."""
-    config = errors_config()
+    config = current_config(ErrorsConfig)
     if request.content_length is not None and request.content_length > config.max_body_bytes:
         raise _refuse(
             "body_too_large", 413, f"the body is over the {config.max_body_bytes} byte limit"
@@ -114,7 +114,7 @@ def _body() -> bytes:
 def _limiter() -> RateLimiter:
     limiter: RateLimiter | None = current_app.extensions.get("errors_rate_limiter")
     if limiter is None:
-        settings = current_app.extensions["loom_settings"]
+        settings = current_settings()
         limiter = rate_limiter(settings.cache_url, settings.var_dir)
         current_app.extensions["errors_rate_limiter"] = limiter
     return limiter
@@ -122,7 +122,7 @@ def _limiter() -> RateLimiter:
 
 def _rate_limit(project_id: int, item_type: str) -> None:
     """Take the token of one event (or transaction) item; 429 when the project has none left."""
-    config = errors_config()
+    config = current_config(ErrorsConfig)
     wait = _limiter().take(project_id, config.rate_per_second, config.rate_burst)
     if wait:
         INGEST_ITEMS_DROPPED.labels(type=item_type, reason="rate_limited").inc()

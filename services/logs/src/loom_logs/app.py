@@ -9,7 +9,7 @@ from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
 from loom_logs.api.logs import api
-from loom_logs.config import LogsConfig, logs_config
+from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.extensions import spec
 from loom_logs.ingest.http_api import ingest
 from loom_logs.pages import views as pages
@@ -18,17 +18,16 @@ from loom_logs.tail.sse_api import tail
 
 
 def create_app(settings: Settings | None = None, config: LogsConfig | None = None) -> Flask:
+    """``config``: the service's own knobs, read from ``LOOM_LOGS_*`` when not given."""
     settings = init_process("logs", settings)
-    config = config or logs_config()
+    config = config or load_logs_config()
     app = Flask(__name__)
-    app.extensions["loom_logs_config"] = config
     # Ingest bodies are bounded by the service's own limit (werkzeug enforces it on reads).
     app.config["MAX_CONTENT_LENGTH"] = config.max_body_bytes
     database = Database.for_service(settings, "logs")
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
-    app.register_blueprint(api)
-    app.register_blueprint(ingest)
+    flask_app.init_app(app, settings, config=config, spec=spec, database=database, sessions=True)
     tail_stream.init_app(app, database, config)
-    app.register_blueprint(tail)
     pages.init_app(app, settings)
+    for blueprint in (api, ingest, tail, pages.pages):
+        app.register_blueprint(blueprint)
     return app

@@ -1,16 +1,15 @@
 """The logs service's own settings (``LOOM_LOGS_*``), beside the shared ones in loom_common.
 
-Read once per process from the environment; a bad value stops the process naming the variable.
+Read when a process starts (``create_app``, the GELF listener, retention); a bad value stops
+it naming the variable. Views read the app's own with ``current_config(LogsConfig)``.
 """
 
 from __future__ import annotations
 
-import functools
-
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from loom_common.settings import SettingsError
+from loom_common.settings import load_config
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -88,17 +87,5 @@ class LogsConfig(BaseSettings):
 
 
 def load_logs_config(**overrides: object) -> LogsConfig:
-    try:
-        return LogsConfig(**overrides)  # type: ignore[arg-type]
-    except ValidationError as error:
-        problems = [
-            f"invalid setting LOOM_LOGS_{str(p['loc'][0]).upper()}: {p['msg']}"
-            for p in error.errors()
-        ]
-        raise SettingsError("\n".join(problems)) from None
-
-
-@functools.cache
-def logs_config() -> LogsConfig:
-    """This process's config, read from the environment the first time it is asked for."""
-    return load_logs_config()
+    """Read ``LOOM_LOGS_*``; exit with a message naming the variable when one is wrong."""
+    return load_config(LogsConfig, **overrides)

@@ -22,12 +22,12 @@ from loom_web.forms import (
     TokenForm,
 )
 from loom_web.login_sessions import end_session, end_sessions, start_session
+from loom_web.metrics import LOGINS
 from loom_web.models import LoginSession
 from loom_web.password_resets import open_reset, request_reset, reset_password, usable_reset
 from loom_web.passwords import hash_password
 from loom_web.rate_limits import email_sending_limited, login_limited
 from loom_web.task_links import web_base_url
-from loom_web.web_metrics import LOGINS
 
 account_pages = Blueprint("account_pages", __name__)
 

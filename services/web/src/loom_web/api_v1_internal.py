@@ -15,7 +15,7 @@ from loom_web.api_callers import require_operator
 from loom_web.extensions import spec
 from loom_web.models import LoginSession, Project, Task, User
 from loom_web.password_resets import drop_spent_resets
-from loom_web.schemas_v1 import CleanupDone, Digest, DigestQuery
+from loom_web.schemas import CleanupDone, Digest, DigestQuery
 from loom_web.task_links import task_url
 
 api_internal = Blueprint("api_v1_internal", __name__, url_prefix="/api/v1")

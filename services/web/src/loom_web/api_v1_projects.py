@@ -16,7 +16,7 @@ from loom_web.exports import request_export
 from loom_web.extensions import spec
 from loom_web.models import Project
 from loom_web.read_cache import read_through
-from loom_web.schemas_v1 import (
+from loom_web.schemas import (
     ExportQueued,
     MemberIn,
     MemberOut,

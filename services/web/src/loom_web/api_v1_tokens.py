@@ -12,9 +12,9 @@ from loom_web.accounts import authenticate
 from loom_web.api_callers import require_user
 from loom_web.api_tokens import create_token, list_tokens, revoke_token
 from loom_web.extensions import spec
+from loom_web.metrics import LOGINS
 from loom_web.rate_limits import login_limited
-from loom_web.schemas_v1 import TokenCreated, TokenIn, TokenList, TokenLogin, TokenOut, UserOut
-from loom_web.web_metrics import LOGINS
+from loom_web.schemas import TokenCreated, TokenIn, TokenList, TokenLogin, TokenOut, UserOut
 
 api_tokens = Blueprint("api_v1_tokens", __name__, url_prefix="/api/v1")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask
 
 from loom_common import flask_app, page_headers
@@ -18,34 +16,32 @@ from loom_web.api_tokens import verify_token
 from loom_web.api_v1_internal import api_internal
 from loom_web.api_v1_projects import api_projects
 from loom_web.api_v1_tokens import api_tokens
+from loom_web.config import WebConfig, load_web_config
 from loom_web.debug import debug
 from loom_web.extensions import csrf, spec
 from loom_web.pages import pages
 from loom_web.passwords import use_fast_hashing_for_tests
 from loom_web.project_pages import project_pages
 
-MAX_BODY_BYTES = 1024 * 1024
 
-
-def create_app(
-    settings: Settings | None = None, test_config: dict[str, Any] | None = None
-) -> Flask:
-    """``test_config`` overrides Flask config keys (cache prefix, rate limits) in tests."""
+def create_app(settings: Settings | None = None, config: WebConfig | None = None) -> Flask:
+    """``config``: the web app's own knobs (body limit, log-in limits, cache and limiter key
+    prefixes), read from ``LOOM_WEB_*`` when not given."""
     settings = init_process("web", settings)
+    config = config or load_web_config()
     if settings.env == "test":
         use_fast_hashing_for_tests()
     app = Flask(__name__)
     app.config.update(
-        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        MAX_CONTENT_LENGTH=config.max_body_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.env not in ("dev", "test"),
         LOOM_WEB_URL=settings.service_url("web"),
         LOOM_WORKER_URL=settings.service_url("worker"),
     )
-    app.config.update(test_config or {})
     database = Database.for_service(settings, "web")
-    flask_app.init_app(app, settings, spec=spec, database=database, sessions=True)
+    flask_app.init_app(app, settings, config=config, spec=spec, database=database, sessions=True)
 
     api_blueprints = [api, api_tokens, api_projects, api_internal]
     page_blueprints = [pages, account_pages, project_pages]
@@ -60,7 +56,7 @@ def create_app(
     add_token_verifier(app, verify_token)
     page_headers.init_app(app)
     login_sessions.init_app(app)
-    rate_limits.init_app(app, settings)
-    read_cache.init_app(app, settings)
+    rate_limits.init_app(app, settings, config)
+    read_cache.init_app(app, settings, config)
     refusals.init_app(app)
     return app

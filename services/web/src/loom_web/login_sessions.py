@@ -24,9 +24,9 @@ from loom_common.db import utcnow
 from loom_common.flask_app import current_database
 from loom_web.credential_cache import remembered, revoke_after_commit
 from loom_web.extensions import login_manager
+from loom_web.metrics import REFUSED
 from loom_web.models import LoginSession, User
 from loom_web.secret_tokens import new_token, token_hash
-from loom_web.web_metrics import REFUSED
 
 SESSION_LIFETIME = timedelta(days=14)
 SESSION_CREDENTIAL = "login_session"

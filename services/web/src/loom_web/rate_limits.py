@@ -22,15 +22,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, render_template, request
 from flask_limiter.util import get_remote_address
 from werkzeug.wrappers import Response
 
 from loom_common.api_errors import error_response, is_api_request
+from loom_common.flask_app import current_config
 from loom_common.settings import Settings
 from loom_web.accounts import normalise_email
+from loom_web.config import WebConfig
 from loom_web.extensions import limiter
-from loom_web.web_metrics import REFUSED
+from loom_web.metrics import REFUSED
 
 View = TypeVar("View", bound=Callable[..., Any])
 LIMITED_METHODS = ("POST",)
@@ -44,8 +46,9 @@ def _not_limited() -> bool:
     return request.method not in LIMITED_METHODS
 
 
-def _config(name: str) -> Callable[[], str]:
-    return lambda: str(current_app.config[name])
+def _config(field: str) -> Callable[[], str]:
+    """The limit named by ``field`` of the app's WebConfig, read at each request."""
+    return lambda: str(getattr(current_config(WebConfig), field))
 
 
 def _email() -> str:
@@ -91,14 +94,14 @@ def login_limited(view: View) -> View:
     """Decorate a view that checks a password (outermost, right under the route)."""
     # Shared limits: the log-in page and the API's token log-in count together.
     return _limited(
-        view, "login", "LOGIN_LIMIT_PER_ADDRESS", "LOGIN_LIMIT_PER_ACCOUNT", with_address=True
+        view, "login", "login_limit_per_address", "login_limit_per_account", with_address=True
     )
 
 
 def email_sending_limited(view: View) -> View:
     """Decorate a form that emails the address it is given (reset requests, registration)."""
     return _limited(
-        view, "emails", "EMAIL_LIMIT_PER_ADDRESS", "EMAIL_LIMIT_PER_EMAIL", with_address=False
+        view, "emails", "email_limit_per_address", "email_limit_per_email", with_address=False
     )
 
 
@@ -126,13 +129,8 @@ def _too_many_attempts(_error: Exception) -> Response:
     return Response(page, status=429, headers=headers, mimetype="text/html")
 
 
-def init_app(app: Flask, settings: Settings) -> None:
-    # Per account from one address (see the module's docstring).
-    app.config.setdefault("LOGIN_LIMIT_PER_ACCOUNT", "5 per minute")
-    app.config.setdefault("LOGIN_LIMIT_PER_ADDRESS", "30 per minute")
-    app.config.setdefault("EMAIL_LIMIT_PER_ADDRESS", "20 per hour")
-    app.config.setdefault("EMAIL_LIMIT_PER_EMAIL", "3 per hour")
+def init_app(app: Flask, settings: Settings, config: WebConfig) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", settings.cache_url or "memory://")
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "loom-web-limits")
+    app.config["RATELIMIT_KEY_PREFIX"] = config.rate_limit_key_prefix
     limiter.init_app(app)
     app.register_error_handler(429, _too_many_attempts)

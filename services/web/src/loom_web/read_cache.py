@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 from flask import Flask, g
 
 from loom_common.settings import Settings
+from loom_web.config import WebConfig
 from loom_web.extensions import cache
-from loom_web.web_metrics import CACHE_LOOKUPS
+from loom_web.metrics import CACHE_LOOKUPS
 
 T = TypeVar("T")
 ENTRY_SECONDS = 300
@@ -65,7 +66,7 @@ def read_through(what: str, project_id: int, variant: str, build: Callable[[], T
     return value
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, settings: Settings, config: WebConfig) -> None:
     if settings.cache_url:
         app.config.setdefault("CACHE_TYPE", "RedisCache")
         app.config.setdefault("CACHE_REDIS_URL", settings.cache_url)
@@ -76,6 +77,6 @@ def init_app(app: Flask, settings: Settings) -> None:
         app.config.setdefault("CACHE_DIR", str(settings.var_dir / "cache" / "web"))
     else:
         app.config.setdefault("CACHE_TYPE", "SimpleCache")
-    app.config.setdefault("CACHE_KEY_PREFIX", "loom-web:")
+    app.config["CACHE_KEY_PREFIX"] = config.cache_key_prefix
     app.config.setdefault("CACHE_DEFAULT_TIMEOUT", ENTRY_SECONDS)
     cache.init_app(app)

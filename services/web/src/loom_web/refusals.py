@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from loom_common.api_errors import error_response, is_api_request
+from loom_web.metrics import REFUSED
 from loom_web.product import ProductError
-from loom_web.web_metrics import REFUSED
 
 _REASONS = {
     400: "bad_request",

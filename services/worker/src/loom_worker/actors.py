@@ -14,13 +14,13 @@ from pydantic import ValidationError
 
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_worker.context import JobContext
+from loom_worker.config import load_worker_config
+from loom_worker.job_context import JobContext
 from loom_worker.registry import JobSpec, known_jobs
 from loom_worker.tracking import InvalidJobArguments, JobTracking, silence_discarded_result_warning
-from loom_worker.worker_settings import load_worker_settings
 
 settings = init_process("worker")
-worker_settings = load_worker_settings()
+config = load_worker_config()
 database = Database.for_service(settings, "worker")
 tracking = JobTracking(database)
 dramatiq.get_broker().add_middleware(tracking, before=Retries)
@@ -42,9 +42,7 @@ def _declare(spec: JobSpec) -> dramatiq.Actor[Any, Any]:
             arguments = spec.arguments.model_validate(kwargs)
         except ValidationError as error:
             raise InvalidJobArguments(_describe_invalid(error)) from None
-        context = JobContext(
-            message.message_id, settings, worker_settings, database, tracking.records
-        )
+        context = JobContext(message.message_id, settings, config, database, tracking.records)
         return spec.run(arguments, context)
 
     run.__name__ = run.__qualname__ = spec.name.replace(".", "_")

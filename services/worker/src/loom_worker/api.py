@@ -11,11 +11,11 @@ from sqlalchemy import and_, or_, select
 
 from loom_common.api_errors import ApiError
 from loom_common.cursors import decode_cursor, encode_cursor
-from loom_common.flask_app import current_database
-from loom_worker.context import export_path
+from loom_common.flask_app import current_database, current_settings
 from loom_worker.enqueue import enqueue_job
-from loom_worker.extensions import spec, worker_settings_of
+from loom_worker.extensions import spec
 from loom_worker.job_arguments import validate_arguments
+from loom_worker.job_context import export_path
 from loom_worker.metrics import JOBS_REFUSED
 from loom_worker.models import Job
 from loom_worker.registry import job_spec
@@ -98,7 +98,7 @@ def get_job_file(job_id: str) -> Response:
         raise ApiError(404, f"job {job_id} ({job.actor}) produces no file")
     if job.status != "succeeded":
         raise ApiError(409, f"job {job_id} is {job.status}: its file is not ready")
-    path = export_path(worker_settings_of().settings, job_id)
+    path = export_path(current_settings(), job_id)
     if not path.is_file():
         raise ApiError(404, f"the file of job {job_id} has been removed (exports are kept a while)")
     return send_file(

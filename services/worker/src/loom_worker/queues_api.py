@@ -7,9 +7,9 @@ from spectree import Response as SpecResponse
 from sqlalchemy import update
 
 from loom_common.api_errors import ApiError
-from loom_common.flask_app import current_database
+from loom_common.flask_app import current_database, current_settings
 from loom_worker.dead_letters import UnknownQueue, purge_dead_letters, requeue_dead_letters
-from loom_worker.extensions import spec, worker_settings_of
+from loom_worker.extensions import spec
 from loom_worker.metrics import (
     DEAD_LETTERS_PURGED,
     DEAD_LETTERS_REQUEUED,
@@ -29,7 +29,7 @@ def list_queues() -> QueueList:
     """Every queue of the broker's vhost: ready, unacknowledged, consumers, delayed, dead letters.
 
     From RabbitMQ's management API, whose figures lag by a few seconds."""
-    settings = worker_settings_of().settings
+    settings = current_settings()
     try:
         queues = fetch_queues(settings.management_url, settings.vhost)
     except ManagementUnavailable as error:
@@ -58,7 +58,7 @@ def requeue(queue: str) -> DeadLettersRequeued:
             )
 
     try:
-        moved = requeue_dead_letters(worker_settings_of().settings.broker_url, queue, mark_queued)
+        moved = requeue_dead_letters(current_settings().broker_url, queue, mark_queued)
     except UnknownQueue:
         raise _unknown(queue) from None
     DEAD_LETTERS_REQUEUED.labels(queue).inc(moved)
@@ -70,7 +70,7 @@ def requeue(queue: str) -> DeadLettersRequeued:
 def purge(queue: str) -> DeadLettersPurged:
     """Drop the queue's dead letters for good; how many there were (their records stay)."""
     try:
-        purged = purge_dead_letters(worker_settings_of().settings.broker_url, queue)
+        purged = purge_dead_letters(current_settings().broker_url, queue)
     except UnknownQueue:
         raise _unknown(queue) from None
     DEAD_LETTERS_PURGED.labels(queue).inc(purged)

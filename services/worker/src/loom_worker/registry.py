@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from loom_common.contracts import JOBS_QUEUE
 
 if TYPE_CHECKING:
-    from loom_worker.context import JobContext
+    from loom_worker.job_context import JobContext
 
 JobFunction = Callable[[Any, "JobContext"], Any]
 F = TypeVar("F", bound=JobFunction)

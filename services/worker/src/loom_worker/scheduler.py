@@ -24,11 +24,11 @@ from sqlalchemy.exc import IntegrityError
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import SettingsError
+from loom_worker.config import Schedule, WorkerConfig, load_worker_config
 from loom_worker.enqueue import build_message, new_job_record
 from loom_worker.metrics import SCHEDULE_FIRES
 from loom_worker.models import Job, ScheduleFire
 from loom_worker.registry import JobSpec, job_spec
-from loom_worker.worker_settings import Schedule, WorkerSettings, load_worker_settings
 
 _NAMESPACE = uuid.UUID("6c1f7f0e-5c1e-4a43-9d59-3c1bb0c8a0d2")
 SEND_ATTEMPTS = 6
@@ -70,10 +70,10 @@ def plan(schedules: dict[str, Schedule], now: datetime, timezone: Any) -> list[P
 
 
 class Scheduler:
-    def __init__(self, database: Database, worker_settings: WorkerSettings) -> None:
+    def __init__(self, database: Database, config: WorkerConfig) -> None:
         self.database = database
-        self.timezone = worker_settings.timezone
-        self.schedules = worker_settings.schedules
+        self.timezone = config.timezone
+        self.schedules = config.schedules
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -145,7 +145,7 @@ class Scheduler:
 
 def main() -> None:
     settings = init_process("worker")
-    scheduler = Scheduler(Database.for_service(settings, "worker"), load_worker_settings())
+    scheduler = Scheduler(Database.for_service(settings, "worker"), load_worker_config())
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: scheduler.stop())
     scheduler.run()

@@ -21,7 +21,7 @@ import orjson
 from loguru import logger
 
 from loom_common.runtime import init_process, publish_log_batch
-from loom_logs.config import LogsConfig, logs_config
+from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.ingest.batch_publisher import BatchPublisher, Publish
 from loom_logs.ingest.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.ingest.gelf import gelf_to_record
@@ -206,7 +206,7 @@ class GelfServer:
 
 def main() -> None:
     init_process("logs")
-    server = GelfServer(logs_config())
+    server = GelfServer(load_logs_config())
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, g, request
 from spectree import Response as SpecResponse
 
 from loom_common.api_errors import ApiError, error_response
 from loom_common.auth import public
+from loom_common.flask_app import current_config
 from loom_common.runtime import publish_log_batch
 from loom_logs.config import LogsConfig
 from loom_logs.extensions import spec
@@ -44,8 +45,7 @@ _SOURCES = {
 
 
 def _config() -> LogsConfig:
-    config: LogsConfig = current_app.extensions["loom_logs_config"]
-    return config
+    return current_config(LogsConfig)
 
 
 def _take_in(candidates: list[Any], source: str) -> Intake:

@@ -29,13 +29,13 @@ REQUEST_LINES_SHOWN = 1000
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """The pages, their sign-in (``init_app(..., sessions=True)`` must come first)."""
+    """The pages' sign-in and formatting (``init_app(..., sessions=True)`` must come first);
+    ``create_app`` registers the ``pages`` blueprint itself."""
     app.config["LOOM_LOGS_ERRORS_URL"] = settings.service_url("errors")
     app.config["LOOM_LOGS_ERRORS_TOKEN"] = settings.api_token.get_secret_value()
     # Live tail's page script is the service's own (static/), so scripts from 'self' run.
     init_operator_ui(app, settings, title="Logs", home_endpoint="pages.search", own_scripts=True)
     formatting.init_app(app)
-    app.register_blueprint(pages)
 
 
 def _refused(reason: str, problems: dict[str, str], status: int) -> tuple[str, int]:

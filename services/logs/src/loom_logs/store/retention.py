@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Table, delete, or_, select
 
 from loom_common.db import Database, utcnow
 from loom_common.runtime import init_process
-from loom_logs.config import LogsConfig, logs_config
+from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.metrics import RECORDS_EXPIRED
 from loom_logs.store.batches import forget_old_batches
 from loom_logs.store.partitions import drop_day, existing_days, tables_between
@@ -110,7 +110,7 @@ def main() -> None:
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args()
     settings = init_process("logs")
-    config = logs_config()
+    config = load_logs_config()
     database = Database.for_service(settings, "logs")
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from flask import Flask, current_app
 from werkzeug.wrappers import Response as StreamingResponse
 
 from loom_common.db import Database
+from loom_common.flask_app import current_config
 from loom_logs.config import LogsConfig
 from loom_logs.schemas import LogFilterQuery
 from loom_logs.search.serialisers import log_filter
@@ -27,7 +28,7 @@ MAX_EVENTS_PER_WRITE = 200
 
 
 def init_app(app: Flask, database: Database, config: LogsConfig) -> None:
-    """Live tail for ``app``: this process's hub (one poller thread) that streams read from."""
+    """Live tail for ``app``: the hub (one poller thread) every stream of this process reads."""
     app.extensions[_HUB_KEY] = TailHub(
         database, interval=config.tail_poll_interval, queue_size=config.tail_queue_size
     )
@@ -63,7 +64,7 @@ def _events(hub: TailHub, wanted: TailFilter, heartbeat: float) -> Iterator[byte
 def tail_stream(query: LogFilterQuery) -> StreamingResponse:
     """The live-tail response for ``query``: the API's ``GET /api/tail``, and the operator
     pages' behind sign-in."""
-    config: LogsConfig = current_app.extensions["loom_logs_config"]
+    config = current_config(LogsConfig)
     hub: TailHub = current_app.extensions[_HUB_KEY]
     # werkzeug's Response, not Flask's: spectree reads a Flask response's whole body to
     # validate it, which a stream never ends.

@@ -11,7 +11,7 @@ from loom_common.contracts import (
     JOB_TASK_ASSIGNED_EMAIL,
     JOB_WELCOME_EMAIL,
 )
-from loom_worker.context import JobContext
+from loom_worker.job_context import JobContext
 from loom_worker.jobs.fields import Line, Recipient, WebLink
 from loom_worker.mail.compose import compose_email
 from loom_worker.mail.outbox import email_message_id, send_once

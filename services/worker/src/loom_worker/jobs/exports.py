@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from loom_common.bounded_ints import Id
 from loom_common.contracts import JOB_PROJECT_EXPORT
-from loom_worker.context import JobContext, export_path
+from loom_worker.job_context import JobContext, export_path
 from loom_worker.registry import MINUTE_MS, job
 
 PAGE_SIZE = 100

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from loom_worker.context import JobContext
+from loom_worker.job_context import JobContext
 from loom_worker.registry import job
 
 

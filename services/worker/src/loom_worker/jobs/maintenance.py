@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from loom_common.contracts import JOB_CLEANUP
 from loom_common.db import Database, utcnow
-from loom_worker.context import JobContext
+from loom_worker.job_context import JobContext
 from loom_worker.metrics import CLEANUP_REMOVED
 from loom_worker.models import FINISHED_STATUSES, Job, ScheduleFire, SentEmail
 from loom_worker.registry import job
@@ -45,7 +45,7 @@ def drop_stale_exports(context: JobContext) -> int:
     directory = context.exports_dir
     if not directory.is_dir():
         return 0
-    cutoff = time.time() - context.worker_settings.export_retention_hours * HOUR
+    cutoff = time.time() - context.config.export_retention_hours * HOUR
     removed = 0
     for path in directory.iterdir():
         if path.is_file() and path.stat().st_mtime < cutoff:
@@ -56,7 +56,7 @@ def drop_stale_exports(context: JobContext) -> int:
 
 @job(JOB_CLEANUP, CleanupArgs, max_retries=3)
 def cleanup(args: CleanupArgs, context: JobContext) -> dict[str, Any]:
-    records = drop_old_job_records(context.database, context.worker_settings.job_retention_hours)
+    records = drop_old_job_records(context.database, context.config.job_retention_hours)
     files = drop_stale_exports(context)
     CLEANUP_REMOVED.labels("job_records").inc(records)
     CLEANUP_REMOVED.labels("export_files").inc(files)

@@ -9,11 +9,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from loom_common.contracts import JOB_CLEANUP, JOB_DAILY_DIGEST
-from loom_common.settings import SettingsError
+from loom_common.settings import load_config
 
 
 class Schedule(BaseModel):
@@ -37,7 +37,7 @@ DEFAULT_SCHEDULES = {
 }
 
 
-class WorkerSettings(BaseSettings):
+class WorkerConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOOM_WORKER_", extra="ignore", frozen=True)
 
     # Finished job records (and their sent-email rows) older than this are dropped by cleanup.
@@ -72,14 +72,6 @@ class WorkerSettings(BaseSettings):
         return ZoneInfo(self.schedule_timezone)
 
 
-def load_worker_settings(**overrides: Any) -> WorkerSettings:
+def load_worker_config(**overrides: Any) -> WorkerConfig:
     """Read ``LOOM_WORKER_*``; exit with a message naming the variable when one is wrong."""
-    try:
-        return WorkerSettings(**overrides)
-    except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            field = str(problem["loc"][0]) if problem["loc"] else ""
-            message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"invalid setting LOOM_WORKER_{field.upper()}: {message}")
-        raise SettingsError("\n".join(lines)) from None
+    return load_config(WorkerConfig, **overrides)

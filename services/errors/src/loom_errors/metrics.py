@@ -1,4 +1,5 @@
-"""Counters of what the errors service took in, refused or dropped (summed over processes)."""
+"""The errors service's own Prometheus counters (shown on /metrics with loom_common's): what it
+took in, refused or dropped, and its alerts (summed over processes)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ ALERT_DELIVERY_FAILURES = Counter(
     "loom_errors_alert_delivery_failures_total",
     "Alert email deliveries that failed; final=true when no attempt is left",
     ["final"],
+)
+PAGE_REQUESTS_REFUSED = Counter(
+    "loom_errors_page_requests_refused_total",
+    "Operator page requests refused (reason: invalid_filters, invalid_cursor, csrf, not_found, "
+    "invalid_status, invalid_project, project_name_taken, invalid_alerts)",
+    ["reason"],
+)
+RATE_LIMIT_UNAVAILABLE = Counter(
+    "loom_errors_rate_limit_unavailable_total",
+    "Ingest requests let through unchecked because the rate limit store did not answer",
 )
 
 # Item types counted under their own name; anything else is "unknown" (bounded label values).

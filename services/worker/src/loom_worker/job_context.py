@@ -1,4 +1,4 @@
-"""What a running job may use: its id, the settings, the database, progress reporting."""
+"""What a running job may use: its id, the settings and config, the database, progress reporting."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 from loom_common.db import Database
 from loom_common.settings import Settings
+from loom_worker.config import WorkerConfig
 from loom_worker.models import Job
 from loom_worker.record_writer import Change, RecordWriter
 from loom_worker.web_client import WebClient
-from loom_worker.worker_settings import WorkerSettings
 
 PROGRESS_WAIT_SECONDS = 30.0
 
@@ -19,7 +19,7 @@ PROGRESS_WAIT_SECONDS = 30.0
 class JobContext:
     job_id: str
     settings: Settings
-    worker_settings: WorkerSettings
+    config: WorkerConfig
     database: Database
     # The worker's record writer: progress then goes in order after the job's start.
     records: RecordWriter | None = None
