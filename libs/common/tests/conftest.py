@@ -69,7 +69,7 @@ def build_app() -> Callable[[Settings], Flask]:
 
         @app.get("/api/pages")
         def pages() -> dict[str, Any]:
-            position = decode_cursor(request.args.get("cursor", ""), 2)
+            position = decode_cursor("pages", request.args.get("cursor", ""), object, object)
             return {"position": position}
 
         flask_app.init_app(app, settings, spec=spec)

@@ -36,7 +36,7 @@ def _app(settings: Settings) -> Flask:
 
     @app.get("/api/pages")
     def pages() -> dict[str, Any]:
-        return {"position": decode_cursor(request.args["cursor"], 1)}
+        return {"position": decode_cursor("pages", request.args["cursor"], object)}
 
     return app
 
@@ -71,7 +71,9 @@ def test_a_cursor_holding_a_number_past_a_bigint_is_400(
 ) -> None:
     client = _app(make_settings("web", migrate=False)).test_client()
     response = client.get(
-        "/api/pages", query_string={"cursor": encode_cursor(position)}, headers=operator_headers
+        "/api/pages",
+        query_string={"cursor": encode_cursor("pages", position)},
+        headers=operator_headers,
     )
     assert response.status_code == 400
     assert "invalid cursor" in response.json["error"]["message"]

@@ -11,10 +11,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from loom_common.cursors import encode_cursor
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_errors.app import create_app
-from loom_errors.cursors import encode_cursor
 from loom_errors.ingest import store_event
 from loom_errors.models import Issue
 
@@ -312,7 +312,7 @@ def test_an_id_or_count_past_64_bits_in_a_query_or_body_is_422_naming_it(
 def test_a_cursor_holding_an_id_past_64_bits_is_400(client: FlaskClient) -> None:
     # 1e20: JSON numbers past 64 bits decode as floats, which int() makes huge again
     for position in ([PAST_BIGINT, PAST_BIGINT], ["2026-01-01T00:00:00+00:00", 1e20]):
-        cursor = encode_cursor("issues:count", position)
+        cursor = encode_cursor("issues:count", *position)
         response = client.get("/api/issues", query_string={"sort": "count", "cursor": cursor})
         assert response.status_code == 400, response.json
         assert "cursor" in response.json["error"]["message"]

@@ -345,6 +345,19 @@ def test_size_limits_hold_before_and_after_decompression(app: Flask, key: Projec
     assert metric(client, "loom_errors_ingest_refused_total", reason="decompressed_too_large") >= 1
 
 
+def test_an_unknown_content_encoding_is_a_415_naming_it(app: Flask, key: ProjectKey) -> None:
+    # Was a 400 (as if the body were broken); the body is fine, its encoding is not ours.
+    client = app.test_client()
+
+    response = post(client, key, b"(zstd bytes)", encoding="zstd")
+
+    assert response.status_code == 415
+    assert response.json["error"]["message"] == (  # type: ignore[index]
+        "unsupported Content-Encoding 'zstd': use gzip, deflate, br or identity"
+    )
+    assert metric(client, "loom_errors_ingest_refused_total", reason="unsupported_encoding") == 1
+
+
 def test_keys_and_projects_are_checked(app: Flask, key: ProjectKey) -> None:
     client = app.test_client()
     body = envelope(event_item(an_event()))

@@ -53,7 +53,7 @@ def test_a_cursor_holding_an_id_past_64_bits_is_400(
     project = client.post("/api/v1/projects", json={"name": "Apollo"}, headers=ada.headers).json
     response = client.get(
         f"/api/v1/projects/{project['id']}/tasks",
-        query_string={"cursor": encode_cursor(PAST_BIGINT)},
+        query_string={"cursor": encode_cursor("tasks", PAST_BIGINT)},
         headers=ada.headers,
     )
     assert response.status_code == 400, response.json

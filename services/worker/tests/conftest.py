@@ -9,9 +9,10 @@ from types import ModuleType
 import dramatiq
 import pytest
 from flask import Flask
-from peers import SmtpSink, WebPeer
+from peers import WebPeer
 
 from loom_common.contracts import JOBS_QUEUE
+from loom_common.mail.sink import SmtpSink
 from loom_common.migrations import upgrade
 from loom_common.settings import load_settings
 from loom_common.testing import free_port

@@ -1,15 +1,12 @@
-"""Test peers: a stand-in for web's API (a real HTTP server in a thread) and an SMTP sink
-(aiosmtpd on a fixed port, so a test can stop it and start it again where it was)."""
+"""Test peers: a stand-in for web's API (a real HTTP server in a thread). The SMTP sink is
+loom_common.mail.sink.SmtpSink."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -88,41 +85,3 @@ class WebPeer:
 
     def stop(self) -> None:
         self.server.shutdown()
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[Any] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.envelopes.append(envelope)
-        self.messages.append(
-            message_from_bytes(envelope.original_content, policy=policy.default)  # type: ignore[arg-type]
-        )
-        return "250 Message accepted for delivery"
-
-
-class SmtpSink:
-    """aiosmtpd on ``port``; ``stop()`` and ``start()`` again on the same port."""
-
-    def __init__(self, port: int, **controller_options: Any) -> None:
-        self.port = port
-        self.handler = _Collect()
-        self.options = controller_options
-        self.controller: Controller | None = None
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return self.handler.messages
-
-    def start(self) -> None:
-        self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, **self.options
-        )
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None

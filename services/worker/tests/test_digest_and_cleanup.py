@@ -10,9 +10,10 @@ from types import ModuleType
 import dramatiq
 from flask import Flask
 from helpers import enqueue, job_of, wait_for_status
-from peers import SmtpSink, WebPeer
+from peers import WebPeer
 
 from loom_common.contracts import JOB_CLEANUP, JOB_DAILY_DIGEST
+from loom_common.mail.sink import SmtpSink
 from loom_common.testing import wait_until
 from loom_worker.job_context import JobContext, export_path
 from loom_worker.jobs.digest import DigestArgs, daily_digest

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import ssl
-import subprocess
 from email.message import EmailMessage
-from pathlib import Path
 from types import ModuleType
 
 import dramatiq
-import pytest
 from flask import Flask
 from helpers import enqueue, wait_for_status
-from peers import SmtpSink
 
 from loom_common.contracts import (
     JOB_PASSWORD_RESET_EMAIL,
     JOB_TASK_ASSIGNED_EMAIL,
     JOB_WELCOME_EMAIL,
 )
-from loom_common.testing import free_port, wait_until
+from loom_common.mail.sink import SmtpSink
+from loom_common.testing import wait_until
 from loom_worker.job_context import JobContext
 from loom_worker.jobs.emails import WelcomeArgs, welcome
-from loom_worker.mail.smtp import SmtpTarget, send_email
 
 
 def parts(message: EmailMessage) -> dict[str, str]:
@@ -102,71 +97,3 @@ def test_a_redelivered_email_job_is_not_sent_twice(actors: ModuleType, smtp: Smt
 
     assert first["sent"] is True and second["sent"] is False
     assert len(sent_to(smtp, "once@example.com")) == 1
-
-
-def test_smtp_login_from_the_url(actors: ModuleType) -> None:
-    seen: list[tuple[str, str]] = []
-
-    def authenticate(server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
-        from aiosmtpd.smtp import AuthResult
-
-        seen.append((auth_data.login.decode(), auth_data.password.decode()))
-        return AuthResult(success=auth_data.password == b"p@ss word")
-
-    sink = SmtpSink(free_port(), authenticator=authenticate, auth_require_tls=False)
-    sink.start()
-    try:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = "a@example.com", "b@example.com", "hi"
-        message.set_content("hello")
-        send_email(f"smtp://mailer:p%40ss%20word@127.0.0.1:{sink.port}", message)
-    finally:
-        sink.stop()
-    assert seen == [("mailer", "p@ss word")]
-    assert [m["Subject"] for m in sink.messages] == ["hi"]
-
-
-@pytest.fixture
-def certificate(tmp_path: Path) -> tuple[Path, Path]:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return key, cert
-
-
-@pytest.mark.parametrize("scheme", ["smtp+starttls", "smtps"])
-def test_tls_schemes_encrypt_the_conversation(scheme: str, certificate: tuple[Path, Path]) -> None:
-    key, cert = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
-    options = {"tls_context": server_tls, "require_starttls": True}
-    if scheme == "smtps":
-        options = {"ssl_context": server_tls}
-    sink = SmtpSink(free_port(), **options)
-    sink.start()
-    client_tls = ssl.create_default_context(cafile=str(cert))
-    try:
-        message = EmailMessage()
-        message["From"], message["To"], message["Subject"] = (
-            "a@example.com",
-            "b@example.com",
-            scheme,
-        )
-        message.set_content("over TLS")
-        send_email(f"{scheme}://127.0.0.1:{sink.port}", message, tls_context=client_tls)
-    finally:
-        sink.stop()
-    assert [m["Subject"] for m in sink.messages] == [scheme]
-
-
-def test_smtp_url_forms() -> None:
-    assert SmtpTarget.from_url("smtps://mail.example") == SmtpTarget(
-        "smtps", "mail.example", 465, None, None
-    )
-    assert SmtpTarget.from_url("smtp+starttls://u:p@mail.example").port == 587
-    with pytest.raises(ValueError, match="smtp://"):
-        SmtpTarget.from_url("http://mail.example")

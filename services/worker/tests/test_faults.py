@@ -15,9 +15,10 @@ import dramatiq
 import pytest
 from flask import Flask
 from helpers import enqueue, job_of, wait_for_status
-from peers import SmtpSink, WebPeer
+from peers import WebPeer
 
 from loom_common.contracts import JOB_PROJECT_EXPORT, JOB_WELCOME_EMAIL, JOBS_QUEUE
+from loom_common.mail.sink import SmtpSink
 from loom_common.testing import wait_until
 
 BIN = Path(sys.executable).parent

@@ -12,7 +12,7 @@ PAST_BIGINT = 2**63  # one past the largest BIGINT; JSON and pydantic still take
 
 
 def test_a_cursor_holding_a_number_past_64_bits_is_400(app: Flask) -> None:
-    cursor = encode_cursor("2026-01-01T00:00:00+00:00", PAST_BIGINT)
+    cursor = encode_cursor("jobs", "2026-01-01T00:00:00+00:00", PAST_BIGINT)
     response = app.test_client().get("/api/jobs", query_string={"cursor": cursor}, headers=TOKEN)
     assert response.status_code == 400, response.json
     assert "cursor" in response.json["error"]["message"]

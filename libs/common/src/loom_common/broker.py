@@ -26,6 +26,12 @@ from dramatiq.middleware import (
 from sqlalchemy.orm import Session
 
 from loom_common.after_commit import after_commit
+from loom_common.job_options import (
+    DEFAULT_MAX_BACKOFF_MS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_MIN_BACKOFF_MS,
+    DEFAULT_TIME_LIMIT_MS,
+)
 from loom_common.middleware import (
     DeadLetterReason,
     ErrorCapture,
@@ -35,11 +41,6 @@ from loom_common.middleware import (
 )
 from loom_common.request_context import new_request_id, request_id_var
 from loom_common.settings import Settings
-
-DEFAULT_MAX_RETRIES = 5
-DEFAULT_MIN_BACKOFF_MS = 1_000
-DEFAULT_MAX_BACKOFF_MS = 5 * 60 * 1_000
-DEFAULT_TIME_LIMIT_MS = 10 * 60 * 1_000
 
 
 class OrjsonEncoder(dramatiq.Encoder):
@@ -104,6 +105,7 @@ def loom_middleware(service: str) -> list[dramatiq.Middleware]:
         ErrorCapture(),
         DeadLetterReason(),
         AgeLimit(),
+        # The house defaults: what a job leaves unset (loom_common.job_options).
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
         ShutdownNotifications(),
         Callbacks(),

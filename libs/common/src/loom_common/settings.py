@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from loom_common.mail.smtp import SmtpTarget
+
 SERVICES = ("web", "worker", "errors", "logs")
 DEFAULT_SECRET_KEY = "dev-secret-key-change-me"
 DEFAULT_API_TOKEN = "dev-api-token"
@@ -126,9 +128,7 @@ class Settings(BaseSettings):
     @field_validator("smtp_url")
     @classmethod
     def _check_smtp_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
-            raise ValueError(f"expected smtp://host:port, got {value!r}")
+        SmtpTarget.from_url(value)  # the sender's own reading: a ValueError naming the forms
         return value
 
     @model_validator(mode="after")

@@ -27,7 +27,7 @@ from loom_common.settings import Settings
 from loom_errors.alert_emails import alert_email, digest_email
 from loom_errors.config import ErrorsConfig
 from loom_errors.ingest import Stored
-from loom_errors.mailer import send_email
+from loom_errors.mailer import send_alert_email
 from loom_errors.metrics import ALERT_DELIVERY_FAILURES, ALERTS
 from loom_errors.models import Alert, Event, Issue, IssueMinute, Project, as_utc, utcnow
 
@@ -148,7 +148,7 @@ def _deliver(
     settings: Settings, config: ErrorsConfig, recipients: list[str], subject: str, body: str
 ) -> bool:
     try:
-        send_email(settings, recipients, subject, body, config.smtp_timeout_seconds)
+        send_alert_email(settings, recipients, subject, body, config.smtp_timeout_seconds)
     except (OSError, ValueError, smtplib.SMTPException) as error:
         # ValueError: a message that cannot be built (a header email refuses).
         logger.warning("alert email not sent ({}): {}", type(error).__name__, error)

@@ -7,7 +7,6 @@ from spectree import Response
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
-from loom_errors.cursors import InvalidCursor
 from loom_errors.extensions import spec
 from loom_errors.models import Issue
 from loom_errors.queries import event_out, find_event, issue_out, list_events, list_issues
@@ -30,10 +29,7 @@ api = Blueprint("api", __name__, url_prefix="/api")
 def issues(query: IssueQuery) -> IssuePage:
     """List issues, most recently seen first."""
     with current_database().session() as session:
-        try:
-            return list_issues(session, query)
-        except InvalidCursor as error:
-            raise ApiError(400, str(error)) from None
+        return list_issues(session, query)  # a bad cursor is InvalidCursor, a 400
 
 
 @api.get("/issues/<int:issue_id>")
@@ -66,10 +62,7 @@ def issue_events(issue_id: int, query: PageQuery) -> EventPage:
     with current_database().session() as session:
         if session.get(Issue, issue_id) is None:
             raise ApiError(404, f"no issue with id {issue_id}")
-        try:
-            return list_events(session, issue_id, query)
-        except InvalidCursor as error:
-            raise ApiError(400, str(error)) from None
+        return list_events(session, issue_id, query)
 
 
 @api.get("/events/<event_id>")

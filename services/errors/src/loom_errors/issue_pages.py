@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from loom_common.cursors import InvalidCursor
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import page
 from loom_common.page_query import BadFilters, query_string
-from loom_errors.cursors import InvalidCursor
 from loom_errors.event_view import event_view
 from loom_errors.models import ISSUE_STATUSES, Event, Issue, IssueFacet, Project, utcnow
 from loom_errors.page_format import STATUS_LABELS

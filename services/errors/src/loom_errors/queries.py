@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from loom_errors.cursors import INVALID_CURSOR, InvalidCursor, decode_cursor, encode_cursor
+from loom_common.cursors import decode_cursor, encode_cursor
 from loom_errors.models import Event, Issue, IssueFacet, as_utc
 from loom_errors.schemas import EventOut, EventPage, IssueOut, IssuePage, IssueQuery, PageQuery
 
@@ -57,19 +57,6 @@ def event_out(event: Event) -> EventOut:
         release=event.release,
         payload=payload,
     )
-
-
-def _position(listing: str, cursor: str) -> tuple[datetime, int]:
-    """The (time, id) key stored in a cursor of ``listing``. Raises InvalidCursor."""
-    try:
-        moment, row_id = decode_cursor(listing, cursor)
-        return as_utc(datetime.fromisoformat(moment)), int(row_id)
-    except (TypeError, ValueError):
-        raise InvalidCursor(INVALID_CURSOR) from None
-
-
-def _cursor(listing: str, moment: datetime, row_id: int) -> str:
-    return encode_cursor(listing, [as_utc(moment).isoformat(), row_id])
 
 
 _FACET_FILTERS = ("environment", "release", "service", "level")
@@ -134,13 +121,8 @@ def list_issues(session: Session, query: IssueQuery) -> IssuePage:
     sort_key = columns[query.sort]
     listing = f"issues:{query.sort}"
     if query.cursor is not None:
-        try:
-            value, issue_id = decode_cursor(listing, query.cursor)
-            if query.sort != "count":
-                value = as_utc(datetime.fromisoformat(value))
-            issue_id = int(issue_id)
-        except (TypeError, ValueError):
-            raise InvalidCursor(INVALID_CURSOR) from None
+        value_kind = int if query.sort == "count" else datetime
+        value, issue_id = decode_cursor(listing, query.cursor, value_kind, int)
         statement = statement.where(
             or_(sort_key < value, and_(sort_key == value, Issue.id < issue_id))
         )
@@ -151,8 +133,7 @@ def list_issues(session: Session, query: IssueQuery) -> IssuePage:
         rows = rows[: query.limit]
         last = rows[-1]
         last_value = last[sort_column]
-        position = last_value if query.sort == "count" else as_utc(last_value).isoformat()
-        next_cursor = encode_cursor(listing, [position, last[0].id])
+        next_cursor = encode_cursor(listing, last_value, last[0].id)
     return IssuePage(
         items=[issue_out(row[0], (row[1], row[2], row[3])) for row in rows],
         next_cursor=next_cursor,
@@ -164,7 +145,7 @@ def list_events(session: Session, issue_id: int, query: PageQuery) -> EventPage:
     """One page of an issue's events, latest first (by the event's time). Raises InvalidCursor."""
     statement = select(Event).where(Event.issue_id == issue_id)
     if query.cursor is not None:
-        timestamp, event_row = _position("events", query.cursor)
+        timestamp, event_row = decode_cursor("events", query.cursor, datetime, int)
         statement = statement.where(
             or_(
                 Event.timestamp < timestamp,
@@ -176,7 +157,7 @@ def list_events(session: Session, issue_id: int, query: PageQuery) -> EventPage:
     next_cursor = None
     if len(events) > query.limit:
         events = events[: query.limit]
-        next_cursor = _cursor("events", events[-1].timestamp, events[-1].id)
+        next_cursor = encode_cursor("events", events[-1].timestamp, events[-1].id)
     return EventPage(items=[event_out(event) for event in events], next_cursor=next_cursor)
 
 

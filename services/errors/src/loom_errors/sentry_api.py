@@ -18,11 +18,11 @@ from sqlalchemy import bindparam, select
 
 from loom_common.api_errors import ApiError
 from loom_common.auth import public
+from loom_common.bodies import BodyRefused, read_body
 from loom_common.broker import send
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.flask_app import current_config, current_database, current_settings
 from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
-from loom_errors.body_decoding import BadEncoding, BodyTooLarge, decode_body
 from loom_errors.config import ErrorsConfig
 from loom_errors.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
@@ -92,23 +92,11 @@ def _check_key(project_id: int) -> None:
 def _body() -> bytes:
     """The request body with its Content-Encoding undone, both within their limits."""
     config = current_config(ErrorsConfig)
-    if request.content_length is not None and request.content_length > config.max_body_bytes:
-        raise _refuse(
-            "body_too_large", 413, f"the body is over the {config.max_body_bytes} byte limit"
-        )
-    raw = request.stream.read(config.max_body_bytes + 1)
-    if len(raw) > config.max_body_bytes:
-        raise _refuse(
-            "body_too_large", 413, f"the body is over the {config.max_body_bytes} byte limit"
-        )
     try:
-        return decode_body(
-            raw, request.headers.get("Content-Encoding"), config.max_decompressed_bytes
-        )
-    except BodyTooLarge as error:
-        raise _refuse("decompressed_too_large", 413, str(error)) from None
-    except BadEncoding as error:
-        raise _refuse("bad_encoding", 400, str(error)) from None
+        return read_body(config.max_body_bytes, config.max_decompressed_bytes)
+    except BodyRefused as refusal:
+        INGEST_REFUSED.labels(reason=refusal.reason).inc()
+        raise
 
 
 def _limiter() -> RateLimiter:

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from loom_common.after_commit import after_commit
-from loom_common.api_errors import ApiError
 from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_TASK_ASSIGNED_EMAIL, JOBS_QUEUE
 from loom_common.cursors import decode_cursor, encode_cursor
@@ -174,10 +173,8 @@ def task_dict(task: Task) -> dict[str, Any]:
 def _after_id(cursor: str | None) -> int:
     if not cursor:
         return 0
-    position = decode_cursor(cursor, 1)[0]
-    if not isinstance(position, int) or isinstance(position, bool):
-        raise ApiError(400, "invalid cursor: pass back the next_cursor of a previous page")
-    return position
+    after_id: int = decode_cursor("tasks", cursor, int)[0]
+    return after_id
 
 
 def task_page_variant(filters: TaskFilters, limit: int, cursor: str | None) -> str:
@@ -213,7 +210,7 @@ def query_task_page(
         more = len(tasks) > limit
         return {
             "items": [task_dict(task) for task in page],
-            "next_cursor": encode_cursor(page[-1].id) if more else None,
+            "next_cursor": encode_cursor("tasks", page[-1].id) if more else None,
         }
 
 

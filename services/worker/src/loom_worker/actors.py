@@ -46,13 +46,11 @@ def _declare(spec: JobSpec) -> dramatiq.Actor[Any, Any]:
         return spec.run(arguments, context)
 
     run.__name__ = run.__qualname__ = spec.name.replace(".", "_")
+    options: dict[str, Any] = spec.options.actor_options()
     declare = dramatiq.actor(
         actor_name=spec.name,
         queue_name=spec.queue,
-        max_retries=spec.max_retries,
-        min_backoff=spec.min_backoff_ms,
-        max_backoff=spec.max_backoff_ms,
-        time_limit=spec.time_limit_ms,
+        **options,
         # Arguments that do not fit the job's model never will: no retries, straight to failed.
         throws=(InvalidJobArguments,),
     )

@@ -120,18 +120,12 @@ def list_jobs(query: JobQuery) -> JobPage:
     if query.actor:
         statement = statement.where(Job.actor == query.actor)
     if query.cursor:
-        created_at, last_id = decode_cursor(query.cursor, 2)
-        try:
-            after = datetime.fromisoformat(created_at)
-        except (TypeError, ValueError):
-            raise ApiError(
-                400, "invalid cursor: pass back the next_cursor of a previous page"
-            ) from None
+        after, last_id = decode_cursor("jobs", query.cursor, datetime, str)
         statement = statement.where(
             or_(Job.created_at < after, and_(Job.created_at == after, Job.id < last_id))
         )
     with current_database().session() as session:
         jobs = list(session.scalars(statement))
     page, more = jobs[: query.limit], len(jobs) > query.limit
-    next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id) if more else None
+    next_cursor = encode_cursor("jobs", page[-1].created_at, page[-1].id) if more else None
     return JobPage(items=[JobOut.of(job) for job in page], next_cursor=next_cursor)

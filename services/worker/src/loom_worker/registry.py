@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
 from loom_common.contracts import JOBS_QUEUE
+from loom_common.job_options import JobOptions
 
 if TYPE_CHECKING:
     from loom_worker.job_context import JobContext
 
 JobFunction = Callable[[Any, "JobContext"], Any]
 F = TypeVar("F", bound=JobFunction)
-
-MINUTE_MS = 60 * 1000
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,8 @@ class JobSpec:
     arguments: type[BaseModel]
     run: JobFunction
     queue: str = JOBS_QUEUE
-    max_retries: int = 5
-    time_limit_ms: int = 10 * MINUTE_MS
-    min_backoff_ms: int = 1_000
-    max_backoff_ms: int = 5 * MINUTE_MS
+    # Only what the job sets: the rest is the message's or the house default's to say.
+    options: JobOptions = field(default_factory=JobOptions)
     produces_file: bool = False
 
 
@@ -45,13 +42,17 @@ def job(
     arguments: type[BaseModel],
     *,
     queue: str = JOBS_QUEUE,
-    max_retries: int = 5,
-    time_limit_ms: int = 10 * MINUTE_MS,
-    min_backoff_ms: int = 1_000,
-    max_backoff_ms: int = 5 * MINUTE_MS,
+    max_retries: int | None = None,
+    time_limit_ms: int | None = None,
+    min_backoff_ms: int | None = None,
+    max_backoff_ms: int | None = None,
     produces_file: bool = False,
 ) -> Callable[[F], F]:
-    """Declare a job: ``run(arguments, context)`` gets a validated ``arguments`` model."""
+    """Declare a job: ``run(arguments, context)`` gets a validated ``arguments`` model.
+
+    Retries, backoff and time limit left out take loom_common.job_options.DEFAULTS (unless
+    the message sets them).
+    """
 
     def register(run: F) -> F:
         if name in _registry:
@@ -61,10 +62,12 @@ def job(
             arguments=arguments,
             run=run,
             queue=queue,
-            max_retries=max_retries,
-            time_limit_ms=time_limit_ms,
-            min_backoff_ms=min_backoff_ms,
-            max_backoff_ms=max_backoff_ms,
+            options=JobOptions(
+                max_retries=max_retries,
+                min_backoff_ms=min_backoff_ms,
+                max_backoff_ms=max_backoff_ms,
+                time_limit_ms=time_limit_ms,
+            ),
             produces_file=produces_file,
         )
         return run

@@ -20,10 +20,15 @@ from loom_logs.schemas import (
     LogPage,
     LogSearchQuery,
 )
-from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
 from loom_logs.search.histogram import TooManyBuckets, count_per_bucket, interval_seconds
 from loom_logs.search.line_context import records_around
-from loom_logs.search.query import filter_conditions, search_records, tables_for
+from loom_logs.search.query import (
+    after_position,
+    filter_conditions,
+    page_cursor,
+    search_records,
+    tables_for,
+)
 from loom_logs.search.serialisers import log_filter, log_item
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -33,14 +38,11 @@ api = Blueprint("api", __name__, url_prefix="/api")
 @spec.validate(query=LogSearchQuery, resp=Response(HTTP_200=LogPage), tags=["logs"])
 def search_logs(query: LogSearchQuery) -> LogPage:
     """Search stored log records, newest first, one page at a time."""
-    try:
-        after = decode_cursor(query.cursor) if query.cursor else None
-    except InvalidCursor as error:
-        raise ApiError(400, str(error), fields={"cursor": "not a cursor from this API"}) from None
+    after = after_position(query.cursor)  # a bad cursor is InvalidCursor, a 400
     with current_database().session() as session:
         page = search_records(session, log_filter(query), limit=query.limit, after=after)
         items = [log_item(record) for record in page.records]
-    next_cursor = encode_cursor(page.next_position) if page.next_position else None
+    next_cursor = page_cursor(page.next_position) if page.next_position else None
     return LogPage(items=items, next_cursor=next_cursor)
 
 

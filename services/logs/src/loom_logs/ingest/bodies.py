@@ -1,4 +1,4 @@
-"""Reading an ingest request's body within the size limits, decompressed by its magic bytes."""
+"""Turning an ingest request's body (read by :func:`loom_common.bodies.read_body`) into records."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-from flask import request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from loom_common.api_errors import ApiError
 from loom_logs.config import LogsConfig
-from loom_logs.ingest.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.ingest.intake import Candidate
 from loom_logs.store.records import RecordRejected
 
@@ -22,26 +19,6 @@ class IngestRefused(ApiError):
     def __init__(self, status: int, reason: str, message: str, **kwargs: Any) -> None:
         super().__init__(status, message, **kwargs)
         self.reason = reason
-
-
-def read_body(config: LogsConfig) -> bytes:
-    """The request body, decompressed; 413 past ``max_body_bytes`` before or after inflating."""
-    limit = config.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise IngestRefused(413, "body_too_large", f"the body exceeds {limit} bytes")
-    try:
-        raw = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        raise IngestRefused(413, "body_too_large", f"the body exceeds {limit} bytes") from None
-    if len(raw) > limit:
-        raise IngestRefused(413, "body_too_large", f"the body exceeds {limit} bytes")
-    try:
-        return decompress(raw, limit)
-    except PayloadTooLarge:
-        message = f"the decompressed body exceeds {limit} bytes"
-        raise IngestRefused(413, "decompressed_too_large", message) from None
-    except BadCompression as error:
-        raise IngestRefused(400, "bad_compression", str(error)) from None
 
 
 def check_record_count(count: int, limit: int) -> None:

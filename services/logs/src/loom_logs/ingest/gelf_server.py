@@ -20,10 +20,10 @@ from typing import Any
 import orjson
 from loguru import logger
 
+from loom_common.bodies import BodyRefused, decode_body
 from loom_common.runtime import init_process, publish_log_batch
 from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.ingest.batch_publisher import BatchPublisher, Publish
-from loom_logs.ingest.encodings import BadCompression, PayloadTooLarge, decompress
 from loom_logs.ingest.gelf import gelf_to_record
 from loom_logs.ingest.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
 from loom_logs.ingest.gelf_frames import NulFrames
@@ -43,12 +43,11 @@ class GelfIntake:
 
     def take(self, payload: bytes, source: str) -> None:
         try:
-            message = orjson.loads(decompress(payload, self.config.gelf_max_message_bytes))
-        except PayloadTooLarge:
-            INGEST_REFUSED.labels(source=source, reason="decompressed_too_large").inc()
-            return
-        except BadCompression:
-            INGEST_REFUSED.labels(source=source, reason="bad_compression").inc()
+            # GELF over UDP and TCP has no label: the magic bytes tell.
+            body = decode_body(payload, None, self.config.gelf_max_message_bytes, sniff=True)
+            message = orjson.loads(body)
+        except BodyRefused as refusal:
+            INGEST_REFUSED.labels(source=source, reason=refusal.reason).inc()
             return
         except orjson.JSONDecodeError:
             INGEST_REFUSED.labels(source=source, reason="malformed_json").inc()

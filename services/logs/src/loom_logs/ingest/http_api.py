@@ -15,6 +15,7 @@ from spectree import Response as SpecResponse
 
 from loom_common.api_errors import ApiError, error_response
 from loom_common.auth import public
+from loom_common.bodies import BodyRefused, read_body
 from loom_common.flask_app import current_config
 from loom_common.runtime import publish_log_batch
 from loom_logs.config import LogsConfig
@@ -25,7 +26,6 @@ from loom_logs.ingest.bodies import (
     check_record_count,
     ingest_candidates,
     parse_json,
-    read_body,
 )
 from loom_logs.ingest.gelf import gelf_to_record
 from loom_logs.ingest.intake import Candidate, Intake, check_records, publish_in_batches
@@ -62,8 +62,14 @@ def _authenticate_sender() -> None:
     require_ingest_token(_config())
 
 
+def _body() -> bytes:
+    """The body, decompressed by its magic bytes (senders mislabel it, see loom_common.bodies)."""
+    return read_body(_config().max_body_bytes, sniff=True)
+
+
 @ingest.errorhandler(IngestRefused)
-def _answer_refusal(error: IngestRefused) -> Response:
+@ingest.errorhandler(BodyRefused)
+def _answer_refusal(error: IngestRefused | BodyRefused) -> Response:
     g.ingest_reason = error.reason
     return error_response(error.status, error.message, code=error.code, headers=error.headers)
 
@@ -97,7 +103,7 @@ def ingest_records() -> tuple[IngestReport, int]:
     Bad records are refused one by one and listed; the good ones are queued for storage.
     Auth: the operator token or an ingest token (bearer, basic-auth password, or ``?token=``).
     """
-    candidates = ingest_candidates(read_body(_config()), _config())
+    candidates = ingest_candidates(_body(), _config())
     intake = _take_in(candidates, "api")
     return IngestReport.model_validate(intake.report()), 202
 
@@ -106,7 +112,7 @@ def ingest_records() -> tuple[IngestReport, int]:
 @spec.validate(resp=SpecResponse(HTTP_202=IngestReport), tags=["ingest"])
 def ingest_gelf() -> tuple[IngestReport, int]:
     """One GELF 1.0/1.1 message (plain, gzip or zlib, whatever Content-Encoding says)."""
-    message = parse_json(read_body(_config()))
+    message = parse_json(_body())
     messages = message if isinstance(message, list) else [message]
     check_record_count(len(messages), _config().max_records_per_request)
     candidates = [_gelf_candidate(item) for item in messages]
@@ -132,7 +138,7 @@ def loki_push() -> Response:
         raise IngestRefused(
             415, "unsupported_media_type", "only Content-Type: application/json is accepted"
         )
-    payload = parse_json(read_body(_config()))
+    payload = parse_json(_body())
     check_push_limits(payload, LokiLimits.from_config(_config()))  # before any line is built
     intake = _take_in(list(loki_candidates(payload)), "loki")
     if not intake.accepted and intake.rejections:

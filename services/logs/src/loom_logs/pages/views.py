@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, current_app, render_template, request, url_f
 from werkzeug.wrappers import Response as BaseResponse
 
 from loom_common.api_errors import error_response
+from loom_common.cursors import InvalidCursor
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import init_operator_ui, page
 from loom_common.page_query import BadFilters, query_string
@@ -18,8 +19,7 @@ from loom_logs.pages import formatting
 from loom_logs.pages.chart import Bar, histogram_chart
 from loom_logs.pages.errors_lookup import issues_for_request
 from loom_logs.pages.search_form import RECENT_SPANS, filter_pairs, read_search_query
-from loom_logs.search.cursors import InvalidCursor, decode_cursor, encode_cursor
-from loom_logs.search.query import LogFilter, search_records
+from loom_logs.search.query import LogFilter, after_position, page_cursor, search_records
 from loom_logs.search.serialisers import log_filter, log_item
 from loom_logs.store.levels import LEVEL_NUMBERS
 from loom_logs.tail.stream import tail_stream
@@ -63,7 +63,7 @@ def search() -> str | tuple[str, int]:
     except BadFilters as bad:
         return _refused("invalid_filters", bad.problems, 422)
     try:
-        after = decode_cursor(query.cursor) if query.cursor else None
+        after = after_position(query.cursor)
     except InvalidCursor as error:
         return _refused("invalid_cursor", {"cursor": str(error)}, 400)
     wanted = log_filter(query)
@@ -76,7 +76,7 @@ def search() -> str | tuple[str, int]:
         same_search.append(("limit", str(query.limit)))
     older = None
     if found.next_position is not None:
-        older = "?" + query_string(same_search, cursor=encode_cursor(found.next_position))
+        older = "?" + query_string(same_search, cursor=page_cursor(found.next_position))
     return render_template(
         "logs/search.html",
         items=items,

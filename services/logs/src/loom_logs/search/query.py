@@ -14,12 +14,35 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
+from loom_common.cursors import decode_cursor, encode_cursor
 from loom_logs.models import LogRow
-from loom_logs.search.cursors import Position
 from loom_logs.search.fields import field_equals
 from loom_logs.search.text import message_matches
 from loom_logs.store.id_bounds import ids_in_time_range
 from loom_logs.store.partitions import tables_between
+
+_LISTING = "logs"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page ended: the ``(time, id)`` of its last record."""
+
+    time: datetime
+    id: int
+
+
+def after_position(cursor: str | None) -> Position | None:
+    """The position in a ``next_cursor`` passed back; raise InvalidCursor (a 400) if not one."""
+    if not cursor:
+        return None
+    time, record_id = decode_cursor(_LISTING, cursor, datetime, int)
+    return Position(time=time, id=record_id)
+
+
+def page_cursor(position: Position) -> str:
+    """The ``next_cursor`` of a page that ended at ``position``."""
+    return encode_cursor(_LISTING, position.time, position.id)
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from pydantic import BaseModel, Field, ValidationError
 
 from loom_common.contracts import JOB_DAILY_DIGEST
 from loom_common.db import utcnow
+from loom_common.job_options import MINUTE_MS
 from loom_worker.job_context import JobContext
 from loom_worker.jobs.fields import Recipient
 from loom_worker.mail.compose import compose_email
 from loom_worker.mail.outbox import email_message_id, send_once
 from loom_worker.metrics import EMAILS_SKIPPED
-from loom_worker.registry import MINUTE_MS, job
+from loom_worker.registry import job
 
 
 class DigestArgs(BaseModel):

@@ -11,11 +11,12 @@ from loom_common.contracts import (
     JOB_TASK_ASSIGNED_EMAIL,
     JOB_WELCOME_EMAIL,
 )
+from loom_common.job_options import MINUTE_MS
 from loom_worker.job_context import JobContext
 from loom_worker.jobs.fields import Line, Recipient, WebLink
 from loom_worker.mail.compose import compose_email
 from loom_worker.mail.outbox import email_message_id, send_once
-from loom_worker.registry import MINUTE_MS, job
+from loom_worker.registry import job
 
 # SMTP relays go away for minutes at a time: retry for about half an hour before giving up.
 EMAIL_MAX_RETRIES = 10

@@ -15,8 +15,9 @@ from pydantic import BaseModel
 
 from loom_common.bounded_ints import Id
 from loom_common.contracts import JOB_PROJECT_EXPORT
+from loom_common.job_options import MINUTE_MS
 from loom_worker.job_context import JobContext, export_path
-from loom_worker.registry import MINUTE_MS, job
+from loom_worker.registry import job
 
 PAGE_SIZE = 100
 PREFERRED_COLUMNS = (

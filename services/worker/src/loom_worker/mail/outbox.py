@@ -13,8 +13,8 @@ from collections.abc import Callable
 from email.message import EmailMessage
 
 from loom_common.db import Database
+from loom_common.mail.smtp import send_email
 from loom_worker.mail.compose import sender_domain
-from loom_worker.mail.smtp import send_email
 from loom_worker.metrics import EMAILS_SENT, EMAILS_SKIPPED
 from loom_worker.models import SentEmail
 
@@ -35,7 +35,11 @@ def send_once(
     recipient: str,
     build: Callable[[], EmailMessage],
 ) -> bool:
-    """True if sent now, False if an earlier attempt already sent it."""
+    """True if sent now, False if an earlier attempt already sent it.
+
+    A refused recipient is not retried: the server said no, and no retry changes that. (It is
+    logged by send_email; every recipient refused raises, and the job retries then fails.)
+    """
     with database.session() as session:
         if session.get(SentEmail, message_id) is not None:
             EMAILS_SKIPPED.labels(job_name, "already_sent").inc()
