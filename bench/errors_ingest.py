@@ -45,7 +45,7 @@ from loom_common.manifest import REPO_ROOT, load_manifest
 from loom_common.migrations import upgrade
 from loom_common.testing import free_port, temporary_postgres_database, temporary_vhost, wait_until
 from loom_errors.models import Issue
-from loom_errors.projects import create_key, create_project
+from loom_errors.projects.service import create_key, create_project
 
 BIN = Path(sys.executable).parent
 SERVICE_TOML = REPO_ROOT / "services" / "errors" / "service.toml"

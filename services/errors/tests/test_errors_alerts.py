@@ -23,10 +23,10 @@ from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.settings import Settings
 from loom_common.testing import free_port, wait_until
-from loom_errors.alerts import alert_on, retry_due_alerts, send_due_digests
+from loom_errors.alerts.sending import alert_on, retry_due_alerts, send_due_digests
 from loom_errors.config import ErrorsConfig
-from loom_errors.ingest import ingest, record_event
 from loom_errors.models import Alert, Issue, Project, as_utc
+from loom_errors.store.events import ingest, record_event
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from loom_common.cursors import encode_cursor
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_errors.app import create_app
-from loom_errors.ingest import store_event
 from loom_errors.models import Issue
+from loom_errors.store.events import store_event
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

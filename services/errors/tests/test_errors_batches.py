@@ -21,10 +21,8 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from loom_common.db import Database
-from loom_errors.batch_writer import BatchWriter, Outcome
 from loom_errors.config import ErrorsConfig
-from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
-from loom_errors.ingest import ingest_batch
+from loom_errors.ingest.rate_limit import FileTokenBuckets, RedisTokenBuckets
 from loom_errors.models import (
     DEFAULT_PROJECT_ID,
     Event,
@@ -34,7 +32,9 @@ from loom_errors.models import (
     Project,
     as_utc,
 )
-from loom_errors.rate_limit import FileTokenBuckets, RedisTokenBuckets
+from loom_errors.store.batch_writer import BatchWriter, Outcome
+from loom_errors.store.event_batch import PreparedEvent, Stored, prepare_event
+from loom_errors.store.events import ingest_batch
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

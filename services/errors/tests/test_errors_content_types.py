@@ -12,7 +12,7 @@ from loom_common.flask_app import app_database
 from loom_common.settings import Settings
 from loom_common.testing import assert_json_only
 from loom_errors.app import create_app
-from loom_errors.projects import create_key
+from loom_errors.projects.service import create_key
 
 FORM = "multipart/form-data; boundary=x"
 

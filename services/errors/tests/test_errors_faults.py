@@ -35,8 +35,8 @@ from loom_common.manifest import load_manifest
 from loom_common.migrations import upgrade
 from loom_common.settings import Settings
 from loom_common.testing import temporary_postgres_database, temporary_vhost, wait_until
-from loom_errors.ingest import ingest
 from loom_errors.models import Event, Issue
+from loom_errors.store.events import ingest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE_TOML = REPO_ROOT / "services" / "errors" / "service.toml"

@@ -6,9 +6,9 @@ import copy
 import uuid
 from typing import Any
 
-from loom_errors.grouping import fingerprint, normalize_text
-from loom_errors.sentry_event import parse_event
-from loom_errors.summary import culprit, issue_title
+from loom_errors.ingest.sentry_event import parse_event
+from loom_errors.store.grouping import fingerprint, normalize_text
+from loom_errors.store.summary import culprit, issue_title
 
 
 def parse_amount(text: str) -> int:

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from loom_common.db import Database
-from loom_errors.grouping import GROUPING_VERSION
-from loom_errors.ingest import ingest_event, store_event
+from loom_errors.ingest.sentry_event import MalformedEvent
 from loom_errors.models import Event, Issue, as_utc
-from loom_errors.sentry_event import MalformedEvent
+from loom_errors.store.events import ingest_event, store_event
+from loom_errors.store.grouping import GROUPING_VERSION
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

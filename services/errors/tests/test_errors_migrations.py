@@ -16,10 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database
-from loom_errors.grouping import fingerprint
-from loom_errors.ingest import ingest
+from loom_errors.ingest.sentry_event import parse_event
 from loom_errors.models import Base, Issue, Project, utcnow
-from loom_errors.sentry_event import parse_event
+from loom_errors.store.events import ingest
+from loom_errors.store.grouping import fingerprint
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

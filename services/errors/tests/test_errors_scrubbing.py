@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from loom_common.db import Database
 from loom_common.scrubbing import scrub_text
-from loom_errors.ingest import store_event
 from loom_errors.models import Event, Issue
+from loom_errors.store.events import store_event
 
 CARD = "4111 1111 1111 1111"  # a Luhn-valid test card number
 

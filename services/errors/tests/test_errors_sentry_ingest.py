@@ -27,7 +27,7 @@ from loom_common.testing import reconfigure
 from loom_errors.app import create_app
 from loom_errors.config import ErrorsConfig
 from loom_errors.models import ProjectKey
-from loom_errors.projects import create_key, create_project
+from loom_errors.projects.service import create_key, create_project
 
 Drain = Callable[[str], list[dict[str, Any]]]
 

@@ -26,7 +26,7 @@ from loom_common.manifest import load_manifest
 from loom_common.settings import Settings
 from loom_common.testing import free_port, reconfigure, wait_until
 from loom_errors.app import create_app
-from loom_errors.projects import create_key, create_project, dsn
+from loom_errors.projects.service import create_key, create_project, dsn
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SERVICE_TOML = REPO_ROOT / "services" / "errors" / "service.toml"

@@ -17,11 +17,11 @@ from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
 from loom_errors.app import create_app
 from loom_errors.config import ErrorsConfig
-from loom_errors.grouping import grouping_components
-from loom_errors.ingest import record_event, store_event
+from loom_errors.ingest.sentry_event import parse_event
+from loom_errors.issues.retention import enforce_retention
 from loom_errors.models import Event, Issue
-from loom_errors.retention import enforce_retention
-from loom_errors.sentry_event import parse_event
+from loom_errors.store.events import record_event, store_event
+from loom_errors.store.grouping import grouping_components
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

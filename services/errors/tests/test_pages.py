@@ -35,12 +35,12 @@ from loom_common.testing import (
     sign_in_operator,
     wait_until,
 )
-from loom_errors import issue_pages
-from loom_errors.alert_emails import issue_link
+from loom_errors.alerts.emails import issue_link
 from loom_errors.app import create_app
-from loom_errors.ingest import store_event
 from loom_errors.models import Issue, Project
-from loom_errors.projects import create_key, create_project, dsn
+from loom_errors.pages import issues as issue_pages
+from loom_errors.projects.service import create_key, create_project, dsn
+from loom_errors.store.events import store_event
 
 NOW = datetime.now(UTC)
 

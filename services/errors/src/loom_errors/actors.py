@@ -4,7 +4,7 @@ Importing this module starts the process (settings, broker, logging, error captu
 the errors database; the actor is declared on the broker that is current at import.
 
 Each worker thread prepares its event and hands it to the process's batch writer, which
-stores the events of all threads in one transaction (see batch_writer.py): run the consumer
+stores the events of all threads in one transaction (see store/batch_writer.py): run the consumer
 with many threads (service.toml) so that batches can grow under load.
 """
 
@@ -18,13 +18,13 @@ from loguru import logger
 from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_errors.alerts import DigestClock, alert_on, retry_due_alerts, send_due_digests
-from loom_errors.batch_writer import BatchWriter
+from loom_errors.alerts.sending import DigestClock, alert_on, retry_due_alerts, send_due_digests
 from loom_errors.config import load_errors_config
-from loom_errors.event_batch import PreparedEvent, Stored, prepare_event
-from loom_errors.ingest import ingest_batch
+from loom_errors.ingest.sentry_event import MalformedEvent
 from loom_errors.metrics import EVENTS_DEAD_LETTERED
-from loom_errors.sentry_event import MalformedEvent
+from loom_errors.store.batch_writer import BatchWriter
+from loom_errors.store.event_batch import PreparedEvent, Stored, prepare_event
+from loom_errors.store.events import ingest_batch
 
 settings = init_process("errors")
 config = load_errors_config()

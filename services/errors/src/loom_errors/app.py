@@ -12,13 +12,13 @@ from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
 from loom_errors import cli, pages
-from loom_errors.api import api
+from loom_errors.api.issues import api
+from loom_errors.api.projects import projects_api
 from loom_errors.config import ErrorsConfig, load_errors_config
 from loom_errors.extensions import spec
-from loom_errors.issue_pages import issue_pages
-from loom_errors.project_pages import project_pages
-from loom_errors.projects_api import projects_api
-from loom_errors.sentry_api import sentry_api
+from loom_errors.ingest.sentry_api import sentry_api
+from loom_errors.pages.issues import issue_pages
+from loom_errors.pages.projects import project_pages
 
 
 def create_app(settings: Settings | None = None, config: ErrorsConfig | None = None) -> Flask:

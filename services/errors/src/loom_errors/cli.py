@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from loom_common.flask_app import current_config, current_database, current_settings
 from loom_errors.config import ErrorsConfig
+from loom_errors.issues.retention import enforce_retention
 from loom_errors.models import Project
-from loom_errors.projects import (
+from loom_errors.projects.service import (
     ProjectNameTaken,
     create_key,
     create_project,
@@ -18,7 +19,6 @@ from loom_errors.projects import (
     dsn,
     revoke_key,
 )
-from loom_errors.retention import enforce_retention
 
 projects = AppGroup("projects", help="Projects and their DSNs.")
 keys = AppGroup("keys", help="DSN keys.")

@@ -13,9 +13,9 @@ from loguru import logger
 
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_errors.alerts import send_due_digests
+from loom_errors.alerts.sending import send_due_digests
 from loom_errors.config import load_errors_config
-from loom_errors.retention import enforce_retention
+from loom_errors.issues.retention import enforce_retention
 
 DIGEST_INTERVAL_S = 60.0
 RETENTION_EVERY = 60  # digest rounds, so hourly

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from loom_errors.event_batch import PreparedEvent, Stored
+from loom_errors.store.event_batch import PreparedEvent, Stored
 
 StoreBatch = Callable[[list[PreparedEvent]], list[Stored]]
 

@@ -24,8 +24,11 @@ from loom_common.contracts import ERRORS_ACTOR, ERRORS_QUEUE
 from loom_common.flask_app import current_config, current_database, current_settings
 from loom_common.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from loom_errors.config import ErrorsConfig
-from loom_errors.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
 from loom_errors.extensions import spec
+from loom_errors.ingest.envelopes import EnvelopeItem, MalformedEnvelope, parse_envelope
+from loom_errors.ingest.rate_limit import RateLimiter, rate_limiter
+from loom_errors.ingest.sentry_auth import sentry_key
+from loom_errors.ingest.sentry_event import MalformedEvent, parse_event
 from loom_errors.metrics import (
     INGEST_ITEMS,
     INGEST_ITEMS_DROPPED,
@@ -33,10 +36,7 @@ from loom_errors.metrics import (
     item_type_label,
 )
 from loom_errors.models import Project, ProjectKey
-from loom_errors.rate_limit import RateLimiter, rate_limiter
 from loom_errors.schemas import IngestAnswer
-from loom_errors.sentry_auth import sentry_key
-from loom_errors.sentry_event import MalformedEvent, parse_event
 
 sentry_api = Blueprint("sentry_api", __name__, url_prefix="/api")
 

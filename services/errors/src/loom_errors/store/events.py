@@ -6,7 +6,7 @@ the affected users and the per-minute counts include every event).
 :func:`record_event` stores one event inside a caller's session (tests call it directly);
 :func:`ingest_batch` is what the consumer calls: many events in one transaction, retried
 when a concurrent consumer stored one of them first. Both go through
-:func:`loom_errors.event_batch.store_batch`.
+:func:`loom_errors.store.event_batch.store_batch`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import Database
 from loom_errors.config import ErrorsConfig, load_errors_config
-from loom_errors.event_batch import PreparedEvent, Stored, prepare_event, store_batch
 from loom_errors.models import Issue, utcnow
+from loom_errors.store.event_batch import PreparedEvent, Stored, prepare_event, store_batch
 
 __all__ = [
     "Stored",
@@ -46,7 +46,7 @@ def record_event(
     """Store one Sentry event and count it on its issue (created if new).
 
     Idempotent: an ``event_id`` already stored changes nothing (``duplicate``).
-    Raises :class:`~loom_errors.sentry_event.MalformedEvent` for an unusable event, and
+    Raises :class:`~loom_errors.ingest.sentry_event.MalformedEvent` for an unusable event, and
     ``IntegrityError`` when another transaction stored the same event first (retry in a
     new transaction; :func:`ingest` does).
     """

@@ -8,8 +8,9 @@ from spectree import Response
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
 from loom_errors.extensions import spec
+from loom_errors.issues.queries import event_out, find_event, issue_out, list_events, list_issues
+from loom_errors.issues.workflow import set_status
 from loom_errors.models import Issue
-from loom_errors.queries import event_out, find_event, issue_out, list_events, list_issues
 from loom_errors.schemas import (
     EventOut,
     EventPage,
@@ -19,7 +20,6 @@ from loom_errors.schemas import (
     PageQuery,
     StatusIn,
 )
-from loom_errors.workflow import set_status
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

@@ -1,9 +1,8 @@
-"""Deciding and sending email alerts after an event is stored.
+"""Sending the email alerts that :mod:`loom_errors.alerts.policy` calls for.
 
-Three triggers, to each project's recipients: a new issue, a regression, and "more than
-N events in M minutes" on one issue. Two brakes keep a flood to a few emails: a cooldown per
-issue (a later trigger inside it is suppressed) and a cap per project per hour (over it, the
-alert is held and goes out in one digest email later).
+Two brakes keep a flood to a few emails: a cooldown per issue (a later trigger inside it is
+suppressed) and a cap per project per hour (over it, the alert is held and goes out in one
+digest email later).
 
 An alert is marked sent only once the SMTP server accepted its email. A failed delivery is
 counted, logged and tried again with a growing delay (``alert_retry_seconds`` doubled per
@@ -24,36 +23,15 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import Database
 from loom_common.settings import Settings
-from loom_errors.alert_emails import alert_email, digest_email
+from loom_errors.alerts.emails import alert_email, digest_email
+from loom_errors.alerts.mailer import send_alert_email
+from loom_errors.alerts.policy import AlertRules, in_cooldown, trigger
 from loom_errors.config import ErrorsConfig
-from loom_errors.ingest import Stored
-from loom_errors.mailer import send_alert_email
 from loom_errors.metrics import ALERT_DELIVERY_FAILURES, ALERTS
-from loom_errors.models import Alert, Event, Issue, IssueMinute, Project, as_utc, utcnow
+from loom_errors.models import Alert, Event, Issue, Project, utcnow
+from loom_errors.store.events import Stored
 
 _COUNTED_AGAINST_CAP = ("sending", "sent", "failed")
-
-
-def _trigger(
-    stored: Stored, project: Project, now: datetime, session: Session
-) -> tuple[str, int | None] | None:
-    if stored.duplicate:
-        return None
-    if stored.new_issue:
-        return "new", None
-    if stored.regression:
-        return "regression", None
-    threshold, minutes = project.alert_event_threshold, project.alert_threshold_minutes
-    if threshold is None or minutes is None:
-        return None
-    since = (now - timedelta(minutes=minutes)).replace(second=0, microsecond=0)
-    recent = session.scalar(
-        select(func.coalesce(func.sum(IssueMinute.count), 0)).where(
-            IssueMinute.issue_id == stored.issue.id, IssueMinute.minute >= since
-        )
-    )
-    recent = int(recent or 0)
-    return ("threshold", recent) if recent > threshold else None
 
 
 def alert_on(
@@ -68,44 +46,15 @@ def alert_on(
     with database.session() as session:
         issue = session.get_one(Issue, stored.issue.id)
         project = session.get_one(Project, issue.project_id)
-        recipients: list[str] = orjson.loads(project.alert_recipients)
-        if not recipients:
+        rules = AlertRules.of_project(project)
+        called_for = trigger(session, rules, stored, now)
+        if called_for is None:
             return None
-        trigger = _trigger(stored, project, now, session)
-        if trigger is None:
-            return None
-        kind, recent = trigger
-        cooldown = timedelta(minutes=config.alert_cooldown_minutes)
-        if (
-            kind != "new"
-            and issue.last_alerted_at is not None
-            and now - as_utc(issue.last_alerted_at) < cooldown
-        ):
+        kind, recent = called_for
+        if not _claim_cooldown(session, config, issue, kind, now):
             ALERTS.labels(kind=kind, outcome="suppressed").inc()
             return "suppressed"
-        # Claim the cooldown in one UPDATE: two consumers seeing the same trigger send once.
-        claimed = session.execute(
-            update(Issue)
-            .where(Issue.id == issue.id)
-            .where(
-                Issue.last_alerted_at.is_(None)
-                if issue.last_alerted_at is None
-                else Issue.last_alerted_at == issue.last_alerted_at
-            )
-            .values(last_alerted_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
-            ALERTS.labels(kind=kind, outcome="suppressed").inc()
-            return "suppressed"
-        sent_this_hour = session.scalar(
-            select(func.count()).where(
-                Alert.project_id == project.id,
-                Alert.state.in_(_COUNTED_AGAINST_CAP),
-                Alert.created_at > now - timedelta(hours=1),
-            )
-        )
-        if (sent_this_hour or 0) >= config.alerts_per_project_hour:
+        if _over_hourly_cap(session, config, project.id, now):
             session.add(
                 Alert(
                     project_id=project.id,
@@ -117,26 +66,79 @@ def alert_on(
             )
             ALERTS.labels(kind=kind, outcome="held").inc()
             return "held"
-        latest = session.scalar(select(Event.payload).where(Event.event_id == issue.last_event_id))
-        subject, body = alert_email(
-            kind, project, issue, latest, settings.service_url("errors"), recent
+        alert_id, subject, body = _record_sending(
+            session, settings, config, kind, project, issue, recent, now
         )
-        alert = Alert(
-            project_id=project.id,
-            issue_id=issue.id,
-            kind=kind,
-            state="sending",
-            created_at=now,
-            # Due at once should this process die before the attempt is recorded.
-            next_attempt_at=now + _retry_delay(config, 1),
-        )
-        session.add(alert)
-        session.flush()
-        alert_id = alert.id
     # Outside the transaction: a slow SMTP server holds no database lock.
+    recipients = list(rules.recipients)
     outcome = _attempt(database, settings, config, alert_id, 0, recipients, subject, body, now)
     ALERTS.labels(kind=kind, outcome=outcome).inc()
     return outcome
+
+
+def _claim_cooldown(
+    session: Session, config: ErrorsConfig, issue: Issue, kind: str, now: datetime
+) -> bool:
+    """Start the issue's cooldown; False if it is running, or another consumer just started it."""
+    cooldown = timedelta(minutes=config.alert_cooldown_minutes)
+    if in_cooldown(kind, issue.last_alerted_at, now, cooldown):
+        return False
+    # One UPDATE from the value we read: two consumers seeing the same trigger send once.
+    claimed = session.execute(
+        update(Issue)
+        .where(Issue.id == issue.id)
+        .where(
+            Issue.last_alerted_at.is_(None)
+            if issue.last_alerted_at is None
+            else Issue.last_alerted_at == issue.last_alerted_at
+        )
+        .values(last_alerted_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _over_hourly_cap(
+    session: Session, config: ErrorsConfig, project_id: int, now: datetime
+) -> bool:
+    """Whether the project had its share of alert emails in the last hour (the next is held)."""
+    sent_this_hour = session.scalar(
+        select(func.count()).where(
+            Alert.project_id == project_id,
+            Alert.state.in_(_COUNTED_AGAINST_CAP),
+            Alert.created_at > now - timedelta(hours=1),
+        )
+    )
+    return (sent_this_hour or 0) >= config.alerts_per_project_hour
+
+
+def _record_sending(
+    session: Session,
+    settings: Settings,
+    config: ErrorsConfig,
+    kind: str,
+    project: Project,
+    issue: Issue,
+    recent: int | None,
+    now: datetime,
+) -> tuple[int, str, str]:
+    """Write the alert's email and record it as being sent; its id, subject and body."""
+    latest = session.scalar(select(Event.payload).where(Event.event_id == issue.last_event_id))
+    subject, body = alert_email(
+        kind, project, issue, latest, settings.service_url("errors"), recent
+    )
+    alert = Alert(
+        project_id=project.id,
+        issue_id=issue.id,
+        kind=kind,
+        state="sending",
+        created_at=now,
+        # Due at once should this process die before the attempt is recorded.
+        next_attempt_at=now + _retry_delay(config, 1),
+    )
+    session.add(alert)
+    session.flush()
+    return alert.id, subject, body
 
 
 def _retry_delay(config: ErrorsConfig, attempts: int) -> timedelta:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loom_errors.sentry_event import SentryEvent
+from loom_errors.ingest.sentry_event import SentryEvent
 
 TITLE_LENGTH = 255
 CULPRIT_LENGTH = 255

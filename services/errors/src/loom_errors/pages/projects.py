@@ -11,13 +11,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from loom_common.flask_app import current_database
+from loom_common.flask_app import current_database, current_settings
 from loom_common.operator_ui import page
 from loom_errors.models import Project
-from loom_errors.page_refusals import count_refusal, refuse
-from loom_errors.projects import ProjectNameTaken, create_key, create_project, revoke_key
-from loom_errors.projects import project_keys as keys_of
-from loom_errors.projects_api import key_out, project_out
+from loom_errors.pages.refusals import count_refusal, refuse
+from loom_errors.projects.serialisers import key_out, project_out
+from loom_errors.projects.service import ProjectNameTaken, create_key, create_project, revoke_key
+from loom_errors.projects.service import project_keys as keys_of
 from loom_errors.schemas import AlertSettingsIn, ProjectIn
 
 project_pages = Blueprint("project_pages", __name__)
@@ -34,9 +34,10 @@ def _problems(error: ValidationError) -> dict[str, str]:
 
 
 def _projects_page(problems: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
+    settings = current_settings()
     with current_database().session() as session:
         projects = [
-            (project_out(project), [key_out(key) for key in keys_of(session, project.id)])
+            (project_out(project), [key_out(key, settings) for key in keys_of(session, project.id)])
             for project in session.scalars(select(Project).order_by(Project.id))
         ]
     html = render_template(

@@ -11,33 +11,18 @@ from sqlalchemy.orm import Session
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database, current_settings
 from loom_errors.extensions import spec
-from loom_errors.models import Project, ProjectKey, as_utc
-from loom_errors.projects import ProjectNameTaken, create_key, create_project, dsn, revoke_key
-from loom_errors.projects import project_keys as keys_of
+from loom_errors.models import Project
+from loom_errors.projects.serialisers import key_out, project_out
+from loom_errors.projects.service import (
+    ProjectNameTaken,
+    create_key,
+    create_project,
+    revoke_key,
+)
+from loom_errors.projects.service import project_keys as keys_of
 from loom_errors.schemas import AlertSettingsIn, KeyOut, KeyPage, ProjectIn, ProjectOut, ProjectPage
 
 projects_api = Blueprint("projects_api", __name__, url_prefix="/api")
-
-
-def project_out(project: Project) -> ProjectOut:
-    return ProjectOut(
-        id=project.id,
-        name=project.name,
-        created_at=as_utc(project.created_at),
-        alert_recipients=orjson.loads(project.alert_recipients),
-        alert_event_threshold=project.alert_event_threshold,
-        alert_threshold_minutes=project.alert_threshold_minutes,
-    )
-
-
-def key_out(key: ProjectKey) -> KeyOut:
-    return KeyOut(
-        public_key=key.public_key,
-        project_id=key.project_id,
-        dsn=dsn(current_settings(), key),
-        created_at=as_utc(key.created_at),
-        revoked_at=as_utc(key.revoked_at) if key.revoked_at else None,
-    )
 
 
 def _project(session: Session, project_id: int) -> Project:
@@ -99,7 +84,9 @@ def project_keys(project_id: int) -> KeyPage:
     """The project's DSN keys, revoked ones included (with revoked_at)."""
     with current_database().session() as session:
         _project(session, project_id)
-        return KeyPage(items=[key_out(key) for key in keys_of(session, project_id)])
+        return KeyPage(
+            items=[key_out(key, current_settings()) for key in keys_of(session, project_id)]
+        )
 
 
 @projects_api.post("/projects/<int:project_id>/keys")
@@ -108,7 +95,7 @@ def new_key(project_id: int) -> tuple[KeyOut, int]:
     """A new DSN key; the answer holds the DSN to configure sentry-sdk with."""
     with current_database().session() as session:
         _project(session, project_id)
-        return key_out(create_key(session, project_id)), 201
+        return key_out(create_key(session, project_id), current_settings()), 201
 
 
 @projects_api.delete("/keys/<public_key>")
@@ -119,4 +106,4 @@ def revoke(public_key: str) -> KeyOut:
         key = revoke_key(session, public_key)
         if key is None:
             raise ApiError(404, f"no key {public_key[:40]!r}")
-        return key_out(key)
+        return key_out(key, current_settings())

@@ -22,8 +22,8 @@ import re
 
 import orjson
 
+from loom_errors.ingest.sentry_event import ExceptionValue, Frame, SentryEvent
 from loom_errors.models import DEFAULT_PROJECT_ID
-from loom_errors.sentry_event import ExceptionValue, Frame, SentryEvent
 
 GROUPING_VERSION = 2
 

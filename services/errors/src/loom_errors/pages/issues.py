@@ -15,15 +15,15 @@ from loom_common.cursors import InvalidCursor
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import page
 from loom_common.page_query import BadFilters, query_string
-from loom_errors.event_view import event_view
+from loom_errors.issues.queries import issue_out, list_events, list_issues
+from loom_errors.issues.workflow import set_status
 from loom_errors.models import ISSUE_STATUSES, Event, Issue, IssueFacet, Project, utcnow
-from loom_errors.page_format import STATUS_LABELS
-from loom_errors.page_query import filter_pairs, read_issue_query
-from loom_errors.page_refusals import count_refusal, refuse
-from loom_errors.queries import issue_out, list_events, list_issues
+from loom_errors.pages.event_view import event_view
+from loom_errors.pages.formatting import STATUS_LABELS
+from loom_errors.pages.issue_query import filter_pairs, read_issue_query
+from loom_errors.pages.refusals import count_refusal, refuse
+from loom_errors.pages.sparklines import hourly_counts, sparkline
 from loom_errors.schemas import IssuePage, PageQuery
-from loom_errors.sparklines import hourly_counts, sparkline
-from loom_errors.workflow import set_status
 
 issue_pages = Blueprint("issue_pages", __name__)
 

@@ -45,7 +45,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from loom_common.scrubbing import scrub_event, scrub_text
-from loom_errors.grouping import GROUPING_VERSION, issue_keys
+from loom_errors.alerts.policy import AlertRules
+from loom_errors.ingest.sentry_event import SentryEvent, parse_event
 from loom_errors.metrics import EVENTS_TRIMMED
 from loom_errors.models import (
     DEFAULT_PROJECT_ID,
@@ -56,8 +57,8 @@ from loom_errors.models import (
     IssueUser,
     Project,
 )
-from loom_errors.sentry_event import SentryEvent, parse_event
-from loom_errors.summary import clip, culprit, issue_title
+from loom_errors.store.grouping import GROUPING_VERSION, issue_keys
+from loom_errors.store.summary import clip, culprit, issue_title
 
 _RESOLVED = ("resolved", "resolved_in_next_release")
 
@@ -71,7 +72,8 @@ class Stored:
     regression: bool = False
     duplicate: bool = False
     # False when no alert can follow, by the project's alert settings at commit (no
-    # recipients, or no threshold and nothing new): the consumer skips the alert transaction.
+    # recipients, or no threshold and nothing new; see loom_errors.alerts.policy): the consumer
+    # skips the alert transaction.
     may_alert: bool = True
 
 
@@ -125,20 +127,6 @@ def prepare_event(raw: Any, project_id: int | None = None) -> PreparedEvent:
         request_id=clip(event.tags.get("request_id"), 128),
         payload=orjson.dumps(scrub_event(raw), default=str).decode(),
     )
-
-
-def _alert_rules(recipients: str, threshold: int | None, minutes: int | None) -> str:
-    """What can alert in a project: "none" (no recipients), "threshold" or "new" (new issues
-    and regressions only) - as alerts.alert_on would decide it."""
-    if not orjson.loads(recipients or "[]"):
-        return "none"
-    return "threshold" if threshold is not None and minutes is not None else "new"
-
-
-def _may_alert(rules: str | None, new_issue: bool, regression: bool) -> bool:
-    if rules is None or rules == "threshold":  # unknown: let alert_on decide
-        return True
-    return rules == "new" and (new_issue or regression)
 
 
 def _occurred_at(event: SentryEvent, received_at: datetime) -> datetime:
@@ -475,29 +463,77 @@ def store_batch(
     Raises ``IntegrityError`` when another transaction stored one of these events first
     (retry the batch in a new transaction: those events are duplicates then).
     """
+    stored_before = _stored_before(session, batch)
+    rules = _alert_rules(session, batch)
+    fresh, duplicate_of = _split_duplicates(batch, stored_before, set(rules), received_at)
+    issues = _find_or_create_issues(session, fresh)
+    groups: dict[int, list[_Pending]] = defaultdict(list)
+    for pending in fresh:
+        pending.issue_id = issues.known[pending.issue_name].id
+        groups[pending.issue_id].append(pending)
+    regressions = _add_events(session, fresh, groups, issues.known, received_at) if fresh else set()
+
+    loaded = _reload_issues(session, set(groups) | set(stored_before.values()))
+    for issue_id in groups:
+        trim_events(session, loaded[issue_id], keep_latest)
+
+    outcomes: dict[int, Stored] = {}
+    for pending in fresh:
+        new_issue = issues.is_first_of_new(pending)
+        regression = pending.index in regressions
+        project_rules = rules.get(pending.project_id)
+        outcomes[pending.index] = Stored(
+            loaded[pending.issue_id],
+            new_issue=new_issue,
+            regression=regression,
+            # Unknown rules (a project gone since): let alert_on decide.
+            may_alert=project_rules is None
+            or project_rules.may_alert(new_issue=new_issue, regression=regression),
+        )
+    stored_now = {pending.prepared.event.event_id: pending.issue_id for pending in fresh}
+    for index, event_id in duplicate_of.items():
+        issue_id = stored_before.get(event_id) or stored_now[event_id]
+        outcomes[index] = Stored(loaded[issue_id], duplicate=True)
+    return [outcomes[index] for index in range(len(batch))]
+
+
+def _stored_before(session: Session, batch: list[PreparedEvent]) -> dict[str, int]:
+    """The batch's event ids stored already, with their issue."""
     ids = {prepared.event.event_id for prepared in batch}
-    stored_before: dict[str, int] = {
+    return {
         event_id: issue_id
         for event_id, issue_id in session.execute(
             select(Event.event_id, Event.issue_id).where(Event.event_id.in_(ids))
         )
     }
-    wanted_projects = {prepared.project_id for prepared in batch} | {DEFAULT_PROJECT_ID}
-    alerting = {
-        project_id: _alert_rules(recipients, threshold, minutes)
+
+
+def _alert_rules(session: Session, batch: list[PreparedEvent]) -> dict[int, AlertRules]:
+    """The alert rules of the batch's projects that exist (and of the default project)."""
+    wanted = {prepared.project_id for prepared in batch} | {DEFAULT_PROJECT_ID}
+    return {
+        project_id: AlertRules.of(recipients, threshold, minutes)
         for project_id, recipients, threshold, minutes in session.execute(
             select(
                 Project.id,
                 Project.alert_recipients,
                 Project.alert_event_threshold,
                 Project.alert_threshold_minutes,
-            ).where(Project.id.in_(wanted_projects))
+            ).where(Project.id.in_(wanted))
         )
     }
-    projects = set(alerting)
 
+
+def _split_duplicates(
+    batch: list[PreparedEvent],
+    stored_before: dict[str, int],
+    projects: set[int],
+    received_at: datetime,
+) -> tuple[list[_Pending], dict[int, str]]:
+    """The events to store, and the duplicates: batch index -> event id stored before or
+    earlier in this batch."""
     fresh: list[_Pending] = []
-    duplicate_of: dict[int, str] = {}  # batch index -> event id stored before or earlier
+    duplicate_of: dict[int, str] = {}
     taken: set[str] = set()
     for index, prepared in enumerate(batch):
         event_id = prepared.event.event_id
@@ -510,7 +546,24 @@ def store_batch(
         fresh.append(
             _Pending(index, prepared, _occurred_at(prepared.event, received_at), project_id)
         )
+    return fresh, duplicate_of
 
+
+@dataclass
+class _BatchIssues:
+    """The issues the batch's events go to, and which of them this batch created."""
+
+    known: dict[IssueName, Issue]
+    first_of_new: dict[IssueName, _Pending]  # the event that called for each missing issue
+    created: set[IssueName]  # the missing issues this transaction inserted (not a rival)
+
+    def is_first_of_new(self, pending: _Pending) -> bool:
+        name = pending.issue_name
+        return name in self.created and self.first_of_new[name] is pending
+
+
+def _find_or_create_issues(session: Session, fresh: list[_Pending]) -> _BatchIssues:
+    """Give each event its issue key, creating the issues that do not exist yet."""
     known = _issues_by_name(
         session,
         {(pending.project_id, key) for pending in fresh for _, key in _keys_for(pending)},
@@ -522,43 +575,31 @@ def store_batch(
         if issue is None:
             first_of_new.setdefault(pending.issue_name, pending)
     created = _create_issues(session, first_of_new, known) if first_of_new else set()
+    return _BatchIssues(known, first_of_new, created)
 
-    groups: dict[int, list[_Pending]] = defaultdict(list)
-    for pending in fresh:
-        pending.issue_id = known[pending.issue_name].id
-        groups[pending.issue_id].append(pending)
-    regressions: set[int] = set()
-    if fresh:
-        _insert_events(session, fresh, received_at)
-        new_users = _new_users(session, fresh)
-        _count_minutes(session, fresh)
-        _count_facets(session, fresh)
-        loaded = {issue_id: known[group[0].issue_name] for issue_id, group in groups.items()}
-        regressions = _count_on_issues(session, loaded, groups, new_users)
 
-    issue_ids = set(groups) | set(stored_before.values())
-    issues = {
+def _add_events(
+    session: Session,
+    fresh: list[_Pending],
+    groups: dict[int, list[_Pending]],
+    known: dict[IssueName, Issue],
+    received_at: datetime,
+) -> set[int]:
+    """Insert the events and count them (users, minutes, facets, issues); the batch indexes
+    of the events that were regressions."""
+    _insert_events(session, fresh, received_at)
+    new_users = _new_users(session, fresh)
+    _count_minutes(session, fresh)
+    _count_facets(session, fresh)
+    loaded = {issue_id: known[group[0].issue_name] for issue_id, group in groups.items()}
+    return _count_on_issues(session, loaded, groups, new_users)
+
+
+def _reload_issues(session: Session, issue_ids: set[int]) -> dict[int, Issue]:
+    """The issues as the batch's UPDATEs left them (the ORM's copies are stale)."""
+    return {
         issue.id: issue
         for issue in session.scalars(
             select(Issue).where(Issue.id.in_(issue_ids)).execution_options(populate_existing=True)
         )
     }
-    for issue_id in groups:
-        trim_events(session, issues[issue_id], keep_latest)
-
-    outcomes: dict[int, Stored] = {}
-    for pending in fresh:
-        name = pending.issue_name
-        new_issue = name in created and first_of_new[name] is pending
-        regression = pending.index in regressions
-        outcomes[pending.index] = Stored(
-            issues[pending.issue_id],
-            new_issue=new_issue,
-            regression=regression,
-            may_alert=_may_alert(alerting.get(pending.project_id), new_issue, regression),
-        )
-    stored_now = {pending.prepared.event.event_id: pending.issue_id for pending in fresh}
-    for index, event_id in duplicate_of.items():
-        issue_id = stored_before.get(event_id) or stored_now[event_id]
-        outcomes[index] = Stored(issues[issue_id], duplicate=True)
-    return [outcomes[index] for index in range(len(batch))]

@@ -8,8 +8,8 @@ from flask_wtf.csrf import CSRFError
 
 from loom_common.operator_ui import init_operator_ui
 from loom_common.settings import Settings
-from loom_errors import page_format
-from loom_errors.page_refusals import refuse
+from loom_errors.pages import formatting
+from loom_errors.pages.refusals import refuse
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -17,7 +17,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     come first); ``create_app`` registers the page blueprints itself."""
     app.config["LOOM_ERRORS_LOGS_URL"] = settings.service_url("logs")
     init_operator_ui(app, settings, title="Errors", home_endpoint="issue_pages.issue_list")
-    page_format.init_app(app)
+    formatting.init_app(app)
     app.register_error_handler(CSRFError, _csrf_refused)
 
 

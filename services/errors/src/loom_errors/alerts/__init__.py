@@ -1,0 +1,1 @@
+"""Email alerts: when an event calls for one (policy), what it says (emails), sending it."""

@@ -1,0 +1,1 @@
+"""The JSON API blueprints (operator token): issues and events, projects and keys."""

@@ -1,0 +1,1 @@
+"""Taking events in: the Sentry endpoints, envelopes, DSN auth and per-project rate limits."""

@@ -1,0 +1,1 @@
+"""What happens to an issue once stored: its status, reading issues and events, retention."""
