@@ -14,8 +14,8 @@ from web_helpers import PASSWORD, REDIS_URL, Person, post_form, redis_app, regis
 
 from loom_common.flask_app import app_database as database
 from loom_common.settings import Settings
+from loom_web.accounts.secret_tokens import token_hash
 from loom_web.models import ApiToken
-from loom_web.secret_tokens import token_hash
 
 
 def _log_in(app: Flask, email: str) -> FlaskClient:

@@ -15,7 +15,7 @@ from web_helpers import PASSWORD, JobsQueue, post_form, unique_email
 
 from loom_common.contracts import JOB_WELCOME_EMAIL, JOBS_QUEUE
 from loom_common.flask_app import app_database as database
-from loom_web.api import GREET_ACTOR
+from loom_web.api.greetings import GREET_ACTOR
 from loom_web.models import GreetingRequest, User
 
 

@@ -9,19 +9,21 @@ from loom_common.auth import add_token_verifier
 from loom_common.db import Database
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
-from loom_web import login_sessions, rate_limits, read_cache, refusals
-from loom_web.account_pages import account_pages
-from loom_web.api import api
-from loom_web.api_tokens import verify_token
-from loom_web.api_v1_internal import api_internal
-from loom_web.api_v1_projects import api_projects
-from loom_web.api_v1_tokens import api_tokens
+from loom_web import refusals
+from loom_web.accounts import login_sessions, rate_limits
+from loom_web.accounts.pages import account_pages
+from loom_web.accounts.passwords import use_fast_hashing_for_tests
+from loom_web.api.greetings import api
+from loom_web.api.tokens import verify_token
+from loom_web.api.v1_internal import api_internal
+from loom_web.api.v1_projects import api_projects
+from loom_web.api.v1_tokens import api_tokens
 from loom_web.config import WebConfig, load_web_config
 from loom_web.debug import debug
 from loom_web.extensions import csrf, spec
 from loom_web.pages import pages
-from loom_web.passwords import use_fast_hashing_for_tests
-from loom_web.project_pages import project_pages
+from loom_web.projects import cache as project_cache
+from loom_web.projects.pages import project_pages
 
 
 def create_app(settings: Settings | None = None, config: WebConfig | None = None) -> Flask:
@@ -57,6 +59,6 @@ def create_app(settings: Settings | None = None, config: WebConfig | None = None
     page_headers.init_app(app)
     login_sessions.init_app(app)
     rate_limits.init_app(app, settings, config)
-    read_cache.init_app(app, settings, config)
+    project_cache.init_app(app, settings, config)
     refusals.init_app(app)
     return app

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from loom_common.api_errors import error_response, is_api_request
 from loom_web.metrics import REFUSED
-from loom_web.product import ProductError
+from loom_web.projects.rules import ProductError
 
 _REASONS = {
     400: "bad_request",

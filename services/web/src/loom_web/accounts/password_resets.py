@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_PASSWORD_RESET_EMAIL, JOBS_QUEUE
 from loom_common.db import utcnow
-from loom_web.accounts import find_user, set_password
-from loom_web.login_sessions import end_sessions
+from loom_web.accounts.login_sessions import end_sessions
+from loom_web.accounts.secret_tokens import new_token, token_hash
+from loom_web.accounts.users import find_user, set_password
 from loom_web.models import PasswordResetToken, User
-from loom_web.secret_tokens import new_token, token_hash
 
 RESET_LIFETIME = timedelta(minutes=30)
 

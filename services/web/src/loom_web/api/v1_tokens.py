@@ -8,13 +8,13 @@ from spectree import Response
 from loom_common.api_errors import ApiError, json_checked
 from loom_common.auth import public
 from loom_common.flask_app import current_database
-from loom_web.accounts import authenticate
-from loom_web.api_callers import require_user
-from loom_web.api_tokens import create_token, list_tokens, revoke_token
+from loom_web.accounts.rate_limits import login_limited
+from loom_web.accounts.users import authenticate
+from loom_web.api.callers import require_user
+from loom_web.api.schemas import TokenCreated, TokenIn, TokenList, TokenLogin, TokenOut, UserOut
+from loom_web.api.tokens import create_token, list_tokens, revoke_token
 from loom_web.extensions import spec
 from loom_web.metrics import LOGINS
-from loom_web.rate_limits import login_limited
-from loom_web.schemas import TokenCreated, TokenIn, TokenList, TokenLogin, TokenOut, UserOut
 
 api_tokens = Blueprint("api_v1_tokens", __name__, url_prefix="/api/v1")
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
-from loom_web.credential_cache import remembered, revoke_after_commit
+from loom_web.accounts.credential_cache import remembered, revoke_after_commit
+from loom_web.accounts.secret_tokens import new_token, token_hash
 from loom_web.models import ApiToken, User
-from loom_web.secret_tokens import new_token, token_hash
 
 TOKEN_PREFIX = "loom_"
 TOKEN_CREDENTIAL = "api_token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g
 
 from loom_common.api_errors import ApiError
-from loom_web.api_tokens import TokenUser
+from loom_web.api.tokens import TokenUser
 
 
 def caller_user() -> TokenUser | None:

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 
 from loom_common.broker import send_after_commit
 from loom_common.contracts import JOB_WELCOME_EMAIL, JOBS_QUEUE
+from loom_web.accounts.passwords import hash_password, verify_nothing, verify_password
 from loom_web.models import User
-from loom_web.passwords import hash_password, verify_nothing, verify_password
 
 
 class EmailTaken(Exception):

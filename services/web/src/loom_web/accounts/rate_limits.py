@@ -29,7 +29,7 @@ from werkzeug.wrappers import Response
 from loom_common.api_errors import error_response, is_api_request
 from loom_common.flask_app import current_config
 from loom_common.settings import Settings
-from loom_web.accounts import normalise_email
+from loom_web.accounts.users import normalise_email
 from loom_web.config import WebConfig
 from loom_web.extensions import limiter
 from loom_web.metrics import REFUSED

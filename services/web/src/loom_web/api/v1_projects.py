@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, current_app
 from flask import Response as FlaskResponse
 from spectree import Response
-from sqlalchemy import select
 
 from loom_common.flask_app import current_database
-from loom_web import product
-from loom_web.api_callers import caller_user, require_user
-from loom_web.exports import request_export
-from loom_web.extensions import spec
-from loom_web.models import Project
-from loom_web.read_cache import read_through
-from loom_web.schemas import (
+from loom_web.api.callers import caller_user, require_user
+from loom_web.api.schemas import (
     ExportQueued,
     MemberIn,
     MemberOut,
@@ -29,14 +21,23 @@ from loom_web.schemas import (
     TaskPatch,
     TaskQuery,
 )
-from loom_web.task_links import task_url
+from loom_web.extensions import spec
+from loom_web.projects import queries, rules, services
+from loom_web.projects.cache import read_through, task_page_variant
+from loom_web.projects.links import task_url
+from loom_web.projects.queries import TaskFilters
+from loom_web.projects.snapshots import ProjectView
 
 api_projects = Blueprint("api_v1_projects", __name__, url_prefix="/api/v1")
 
 
-def _visible(project_id: int) -> dict[str, Any]:
+def _visible(project_id: int) -> ProjectView:
     user = caller_user()
-    return product.visible_project(project_id, user.id if user else None)
+    return services.visible_project(project_id, user.id if user else None)
+
+
+def _project_out(project: ProjectView) -> ProjectOut:
+    return ProjectOut.model_validate(project, from_attributes=True)
 
 
 @api_projects.get("/projects")
@@ -44,13 +45,8 @@ def _visible(project_id: int) -> dict[str, Any]:
 def list_projects() -> ProjectList:
     """The projects you are a member of (the operator: every project)."""
     user = caller_user()
-    with current_database().session() as session:
-        if user is None:
-            ids = list(session.scalars(select(Project.id).order_by(Project.id)))
-        else:
-            ids = [project.id for project in product.projects_of(session, user.id)]
-    snapshots = [product.project_snapshot(project_id) for project_id in ids]
-    return ProjectList(items=[ProjectOut.model_validate(s) for s in snapshots if s])
+    projects = services.visible_projects(user.id if user else None)
+    return ProjectList(items=[_project_out(project) for project in projects])
 
 
 @api_projects.post("/projects")
@@ -59,15 +55,15 @@ def create_project(json: ProjectIn) -> tuple[ProjectOut, int]:
     """Create a project; you are its owner."""
     user = require_user()
     with current_database().session() as session:
-        project = product.create_project(session, user.id, json.name, json.description)
-    return ProjectOut.model_validate(product.visible_project(project.id, user.id)), 201
+        project = services.create_project(session, user.id, json.name, json.description)
+    return _project_out(services.visible_project(project.id, user.id)), 201
 
 
 @api_projects.get("/projects/<int:project_id>")
 @spec.validate(resp=Response(HTTP_200=ProjectOut), tags=["projects"])
 def get_project(project_id: int) -> ProjectOut:
     """One project and its members (404 unless you are a member)."""
-    return ProjectOut.model_validate(_visible(project_id))
+    return _project_out(_visible(project_id))
 
 
 @api_projects.post("/projects/<int:project_id>/members")
@@ -75,9 +71,9 @@ def get_project(project_id: int) -> ProjectOut:
 def invite_member(project_id: int, json: MemberIn) -> tuple[MemberOut, int]:
     """Add an existing user to the project by email (the owner only)."""
     user = require_user()
-    snapshot = _visible(project_id)
+    project = _visible(project_id)
     with current_database().session() as session:
-        member = product.invite_member(session, snapshot, user.id, json.email, json.role)
+        member = services.invite_member(session, project, user.id, json.email, json.role)
         answer = MemberOut(id=member.id, name=member.name, email=member.email, role=json.role)
     return answer, 201
 
@@ -87,7 +83,7 @@ def invite_member(project_id: int, json: MemberIn) -> tuple[MemberOut, int]:
 def list_tasks(project_id: int, query: TaskQuery) -> FlaskResponse:
     """The project's tasks in creation order, filtered; ``next_cursor`` fetches the next page."""
     _visible(project_id)
-    filters = product.TaskFilters(
+    filters = TaskFilters(
         status=query.status,
         assignee_id=query.assignee_id,
         due_before=query.due_before,
@@ -95,12 +91,12 @@ def list_tasks(project_id: int, query: TaskQuery) -> FlaskResponse:
     )
 
     def serialize() -> bytes:
-        page = product.query_task_page(project_id, filters, query.limit, query.cursor)
+        page = services.task_page(project_id, filters, query.limit, query.cursor)
         return TaskList.model_validate(page).model_dump_json().encode()
 
     # The JSON itself is cached: building and serialising 50 tasks costs more than the rest
-    # of the request. Every write to the project moves it to a new version (read_cache).
-    variant = product.task_page_variant(filters, query.limit, query.cursor)
+    # of the request. Every write to the project moves it to a new version (projects.cache).
+    variant = task_page_variant(filters, query.limit, query.cursor)
     body = read_through("tasks", project_id, f"json:{variant}", serialize)
     return current_app.response_class(body, mimetype="application/json")
 
@@ -110,10 +106,10 @@ def list_tasks(project_id: int, query: TaskQuery) -> FlaskResponse:
 def create_task(project_id: int, json: TaskIn) -> tuple[TaskOut, int]:
     """Create a task; an assignee other than you gets an email."""
     user = require_user()
-    snapshot = _visible(project_id)
+    project = _visible(project_id)
     with current_database().session() as session:
-        task = product.create_task(session, snapshot, user.id, json.model_dump(), task_url)
-        answer = TaskOut.model_validate(product.task_dict(task))
+        task = services.create_task(session, project, user.id, json.model_dump(), task_url)
+        answer = TaskOut.model_validate(queries.task_dict(task))
     return answer, 201
 
 
@@ -123,8 +119,8 @@ def get_task(task_id: int) -> TaskOut:
     """One task (404 unless you are a member of its project)."""
     user = caller_user()
     with current_database().session() as session:
-        task, _ = product.task_in(session, task_id, user.id if user else None)
-        return TaskOut.model_validate(product.task_dict(task))
+        task, _ = services.task_in(session, task_id, user.id if user else None)
+        return TaskOut.model_validate(queries.task_dict(task))
 
 
 @api_projects.patch("/tasks/<int:task_id>")
@@ -133,13 +129,11 @@ def update_task(task_id: int, json: TaskPatch) -> TaskOut:
     """Edit, assign (``assignee_id``; null unassigns) or complete (``status: done``) a task."""
     user = require_user()
     changes = json.model_dump(exclude_unset=True)
-    for required in ("title", "status", "description"):
-        if required in changes and changes[required] is None:
-            raise product.ProductError(422, f"{required} cannot be null", field=required)
+    rules.check_not_null(changes, ("title", "status", "description"))
     with current_database().session() as session:
-        task, snapshot = product.task_in(session, task_id, user.id)
-        task = product.update_task(session, task, snapshot, user.id, changes, task_url)
-        return TaskOut.model_validate(product.task_dict(task))
+        task, project = services.task_in(session, task_id, user.id)
+        task = services.update_task(session, task, project, user.id, changes, task_url)
+        return TaskOut.model_validate(queries.task_dict(task))
 
 
 @api_projects.delete("/tasks/<int:task_id>")
@@ -148,8 +142,8 @@ def delete_task(task_id: int) -> tuple[str, int]:
     """Delete a task."""
     user = require_user()
     with current_database().session() as session:
-        task, _ = product.task_in(session, task_id, user.id)
-        product.delete_task(session, task)
+        task, _ = services.task_in(session, task_id, user.id)
+        services.delete_task(session, task)
     return "", 204
 
 
@@ -158,11 +152,9 @@ def delete_task(task_id: int) -> tuple[str, int]:
 def export_project(project_id: int) -> tuple[ExportQueued, int]:
     """Ask the worker for a CSV of the project's tasks (the owner downloads it from the page)."""
     user = require_user()
-    snapshot = _visible(project_id)
-    if not product.is_owner(snapshot, user.id):
-        raise product.ProductError(403, "only the project's owner can export it")
+    rules.check_owner(_visible(project_id), user.id, "export it")
     with current_database().session() as session:
-        export = request_export(session, project_id, user.id)
+        export = services.request_export(session, project_id, user.id)
         answer = ExportQueued(
             id=export.id, job_id=export.job_id, project_id=project_id, status="queued"
         )

@@ -1,4 +1,5 @@
-"""CSV exports of a project: queued to the worker, followed and downloaded through its API."""
+"""A project's CSV export on the worker's side: its job's status and its file, through the
+worker's jobs API (asking for one is :func:`loom_web.projects.services.request_export`)."""
 
 from __future__ import annotations
 
@@ -7,46 +8,9 @@ from typing import Any
 
 import requests
 from flask import current_app
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from loom_common.broker import send_after_commit
-from loom_common.contracts import JOB_PROJECT_EXPORT, JOBS_QUEUE
-from loom_common.flask_app import current_database
-from loom_web.models import Export
-from loom_web.product import mark_project_changed
-from loom_web.read_cache import read_through
 
 WORKER_TIMEOUT = 3.0
 CHUNK_BYTES = 64 * 1024
-
-
-def request_export(session: Session, project_id: int, user_id: int | None) -> Export:
-    message = send_after_commit(
-        session, JOBS_QUEUE, JOB_PROJECT_EXPORT, project_id=project_id, requested_by=user_id
-    )
-    export = Export(job_id=message.message_id, project_id=project_id, requested_by=user_id)
-    session.add(export)
-    session.flush()
-    mark_project_changed(session, project_id)
-    return export
-
-
-def recent_exports(project_id: int, limit: int = 5) -> list[dict[str, Any]]:
-    """The project's latest exports (``id``, ``job_id``, ``created_at``), newest first (cached:
-    asking for one is a write to the project)."""
-
-    def build() -> list[dict[str, Any]]:
-        with current_database().session() as session:
-            rows = session.scalars(
-                select(Export)
-                .where(Export.project_id == project_id)
-                .order_by(Export.id.desc())
-                .limit(limit)
-            )
-            return [{"id": e.id, "job_id": e.job_id, "created_at": e.created_at} for e in rows]
-
-    return read_through("exports", project_id, str(limit), build)
 
 
 def _worker(path: str) -> str:

@@ -9,9 +9,9 @@ from loom_common.broker import send_after_commit
 from loom_common.contracts import JOBS_QUEUE
 from loom_common.flask_app import current_database
 from loom_common.request_context import current_request_id
+from loom_web.api.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
 from loom_web.extensions import spec
 from loom_web.models import GreetingRequest
-from loom_web.schemas import GreetingIn, GreetingQueued, HelloQuery, HelloResponse
 
 api = Blueprint("api", __name__, url_prefix="/api")
 

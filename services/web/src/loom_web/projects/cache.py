@@ -1,22 +1,31 @@
-"""Read-through cache of project pages and task lists, with one version key per project.
+"""Read-through cache of projects, their pages and task lists, with one version key per project.
 
-Every write that changes a project (its tasks, its members) calls :func:`invalidate_project`,
-which gives the project a new version; cached entries name the version they were built for,
-so stale ones are never read again and simply expire.
+Every write that changes a project (its tasks, its members) calls :func:`mark_project_changed`,
+which gives the project a new version once the transaction commits; cached entries name the
+version they were built for, so stale ones are never read again and simply expire. What is
+cached is typed (a :class:`ProjectView`, export records, a page body, JSON bytes), never a
+loose dict.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask, g
+from sqlalchemy.orm import Session
 
+from loom_common.after_commit import after_commit
+from loom_common.flask_app import current_database
 from loom_common.settings import Settings
 from loom_web.config import WebConfig
 from loom_web.extensions import cache
 from loom_web.metrics import CACHE_LOOKUPS
+from loom_web.projects import queries
+from loom_web.projects.queries import TaskFilters
+from loom_web.projects.snapshots import ProjectView
 
 T = TypeVar("T")
 ENTRY_SECONDS = 300
@@ -64,6 +73,28 @@ def read_through(what: str, project_id: int, variant: str, build: Callable[[], T
     value = build()
     cache.set(key, value, timeout=ENTRY_SECONDS)
     return value
+
+
+def mark_project_changed(session: Session, project_id: int) -> None:
+    """Move the project's cached reads to a new version once ``session`` commits."""
+    after_commit(
+        session, partial(invalidate_project, project_id), key=("project_changed", project_id)
+    )
+
+
+def project_view(project_id: int) -> ProjectView | None:
+    """The project and its members (cached): what the pages and every access check need."""
+
+    def build() -> ProjectView | None:
+        with current_database().session() as session:
+            return queries.load_project_view(session, project_id)
+
+    return read_through("project", project_id, "page", build)
+
+
+def task_page_variant(filters: TaskFilters, limit: int, cursor: str | None) -> str:
+    """What names one page of a task list inside a project version (a 400 for a bad cursor)."""
+    return f"{filters.key()}:{limit}:{queries.after_id(cursor)}"
 
 
 def init_app(app: Flask, settings: Settings, config: WebConfig) -> None:

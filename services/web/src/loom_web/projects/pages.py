@@ -13,13 +13,19 @@ from werkzeug.wrappers import Response
 
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
-from loom_web import product
-from loom_web.exports import ExportUnavailable, job_status, open_export_file, recent_exports
-from loom_web.exports import request_export as queue_export
-from loom_web.forms import ActionForm, InviteForm, ProjectForm, TaskForm, task_form
+from loom_web.forms import ActionForm
 from loom_web.models import Export
-from loom_web.project_page_body import project_body
-from loom_web.task_links import task_url
+from loom_web.projects import queries, rules, services
+from loom_web.projects.exports import (
+    ExportUnavailable,
+    job_status,
+    open_export_file,
+)
+from loom_web.projects.forms import InviteForm, ProjectForm, TaskForm, task_form
+from loom_web.projects.links import task_url
+from loom_web.projects.page_body import project_body
+from loom_web.projects.queries import TaskFilters
+from loom_web.projects.snapshots import ProjectView
 
 project_pages = Blueprint("project_pages", __name__)
 
@@ -33,12 +39,12 @@ def _members_only() -> None:
     """Every product page needs a logged-in person."""
 
 
-def _snapshot(project_id: int) -> dict[str, Any]:
-    return product.visible_project(project_id, current_user.id)
+def _visible(project_id: int) -> ProjectView:
+    return services.visible_project(project_id, current_user.id)
 
 
-def _task_form(snapshot: dict[str, Any], **kwargs: Any) -> TaskForm:
-    return task_form(snapshot["members"], **kwargs)
+def _task_form(project: ProjectView, **kwargs: Any) -> TaskForm:
+    return task_form(project.members, **kwargs)
 
 
 def _task_fields(form: TaskForm) -> dict[str, Any]:
@@ -62,12 +68,12 @@ def _date_filter(name: str) -> datetime | None:
         abort(400, description=f"{name}: expected a date like 2026-12-31")
 
 
-def _filters() -> product.TaskFilters:
+def _filters() -> TaskFilters:
     status = request.args.get("status") or None
     if status not in (None, "open", "in_progress", "done"):
         abort(400, description="status: expected open, in_progress or done")
     assignee = request.args.get("assignee_id", type=int) or None
-    return product.TaskFilters(
+    return TaskFilters(
         status=status,
         assignee_id=assignee,
         due_before=_date_filter("due_before"),
@@ -80,51 +86,49 @@ def projects() -> Page:
     form = ProjectForm()
     if form.validate_on_submit():
         with current_database().session() as session:
-            project = product.create_project(
+            project = services.create_project(
                 session, current_user.id, form.name.data, form.description.data or ""
             )
         return redirect(url_for("project_pages.project", project_id=project.id))
     with current_database().session() as session:
-        mine = product.projects_of(session, current_user.id)
+        mine = services.projects_of(session, current_user.id)
     return render_template("projects.html", projects=mine, form=form), 422 if form.errors else 200
 
 
 @project_pages.get("/projects/<int:project_id>")
 def project(project_id: int) -> Page:
-    snapshot = _snapshot(project_id)
+    shown = _visible(project_id)
     filters = _filters()
     cursor = request.args.get("cursor") or None
-    owner = product.is_owner(snapshot, current_user.id)
+    owner = rules.is_owner(shown, current_user.id)
     try:
-        body = project_body(snapshot, filters, cursor, owner, PAGE_SIZE)
+        body = project_body(shown, filters, cursor, owner, PAGE_SIZE)
     except ApiError as error:  # a cursor that is not ours
         abort(400, description=error.message)
     csrf_token = generate_csrf()
     exports_card = Markup()
     if owner:
-        exports = [(e, job_status(e["job_id"])) for e in recent_exports(project_id, 3)]
+        exports = [(e, job_status(e.job_id)) for e in services.recent_exports(project_id, 3)]
         exports_card = Markup(
             render_template(
-                "_project_exports.html", project=snapshot, exports=exports, csrf=csrf_token
+                "_project_exports.html", project=shown, exports=exports, csrf=csrf_token
             )
         )
-    return render_template(
-        "project.html", project=snapshot, body=body.fill(csrf_token, exports_card)
-    )
+    return render_template("project.html", project=shown, body=body.fill(csrf_token, exports_card))
 
 
 @project_pages.post("/projects/<int:project_id>/members")
 def invite(project_id: int) -> Page:
-    snapshot = _snapshot(project_id)
+    shown = _visible(project_id)
     form = InviteForm()
     if form.validate_on_submit():
         try:
             with current_database().session() as session:
-                member = product.invite_member(
-                    session, snapshot, current_user.id, form.email.data, form.role.data
+                member = services.invite_member(
+                    session, shown, current_user.id, form.email.data, form.role.data
                 )
                 flash(f"{member.name} is now a member.")
-        except product.ProductError as error:
+        except rules.ProductError as error:
             flash(error.message, "error")
     else:
         flash("; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()), "error")
@@ -133,11 +137,11 @@ def invite(project_id: int) -> Page:
 
 @project_pages.post("/projects/<int:project_id>/tasks")
 def create_task(project_id: int) -> Page:
-    snapshot = _snapshot(project_id)
-    form = _task_form(snapshot)
+    shown = _visible(project_id)
+    form = _task_form(shown)
     if form.validate_on_submit():
         with current_database().session() as session:
-            product.create_task(session, snapshot, current_user.id, _task_fields(form), task_url)
+            services.create_task(session, shown, current_user.id, _task_fields(form), task_url)
         flash("Task added.")
     else:
         flash("; ".join(f"{k}: {', '.join(v)}" for k, v in form.errors.items()), "error")
@@ -147,58 +151,56 @@ def create_task(project_id: int) -> Page:
 @project_pages.route("/projects/<int:project_id>/tasks/<int:task_id>", methods=["GET", "POST"])
 def task(project_id: int, task_id: int) -> Page:
     with current_database().session() as session:
-        found, snapshot = product.task_in(session, task_id, current_user.id)
+        found, shown = services.task_in(session, task_id, current_user.id)
         if found.project_id != project_id:
             abort(404)
-        form = _task_form(snapshot, obj=found)
+        form = _task_form(shown, obj=found)
         if request.method == "GET":
             form.assignee_id.data = found.assignee_id or 0
             if found.due_date:
                 form.due_date.data = found.due_date.replace(tzinfo=None)
         if form.validate_on_submit():
-            product.update_task(
-                session, found, snapshot, current_user.id, _task_fields(form), task_url
+            services.update_task(
+                session, found, shown, current_user.id, _task_fields(form), task_url
             )
             flash("Task saved.")
             return redirect(url_for("project_pages.project", project_id=project_id))
-        view = product.task_dict(found)
+        view = queries.task_dict(found)
     status = 422 if form.errors else 200
-    return render_template("task.html", project=snapshot, task=view, form=form), status
+    return render_template("task.html", project=shown, task=view, form=form), status
 
 
 @project_pages.post("/projects/<int:project_id>/tasks/<int:task_id>/complete")
 def complete_task(project_id: int, task_id: int) -> Response:
     ActionForm().validate_on_submit()
     with current_database().session() as session:
-        found, snapshot = product.task_in(session, task_id, current_user.id)
-        product.update_task(session, found, snapshot, current_user.id, {"status": "done"}, task_url)
+        found, shown = services.task_in(session, task_id, current_user.id)
+        services.update_task(session, found, shown, current_user.id, {"status": "done"}, task_url)
     return redirect(url_for("project_pages.project", project_id=project_id))
 
 
 @project_pages.post("/projects/<int:project_id>/tasks/<int:task_id>/delete")
 def delete_task(project_id: int, task_id: int) -> Response:
     with current_database().session() as session:
-        found, _ = product.task_in(session, task_id, current_user.id)
-        product.delete_task(session, found)
+        found, _ = services.task_in(session, task_id, current_user.id)
+        services.delete_task(session, found)
     flash("Task deleted.")
     return redirect(url_for("project_pages.project", project_id=project_id))
 
 
 @project_pages.post("/projects/<int:project_id>/exports")
 def export(project_id: int) -> Response:
-    snapshot = _snapshot(project_id)
-    if not product.is_owner(snapshot, current_user.id):
+    if not rules.is_owner(_visible(project_id), current_user.id):
         abort(403, description="only the project's owner can export it")
     with current_database().session() as session:
-        queue_export(session, project_id, current_user.id)
+        services.request_export(session, project_id, current_user.id)
     flash("Export requested: its progress shows below.")
     return redirect(url_for("project_pages.project", project_id=project_id))
 
 
 @project_pages.get("/projects/<int:project_id>/exports/<int:export_id>/download")
 def download_export(project_id: int, export_id: int) -> Response:
-    snapshot = _snapshot(project_id)
-    if not product.is_owner(snapshot, current_user.id):
+    if not rules.is_owner(_visible(project_id), current_user.id):
         abort(403, description="only the project's owner can download its exports")
     with current_database().session() as session:
         found = session.get(Export, export_id)

@@ -2,7 +2,7 @@
 
 Checking a credential in the database on every request costs more than the rest of a cached
 page. The answer is kept in the web app's cache (Redis, the files under ``var/`` or the one
-process's memory: see :func:`loom_web.read_cache.init_app`) for at most ``ENTRY_SECONDS``,
+process's memory: see :func:`loom_web.projects.cache.init_app`) for at most ``ENTRY_SECONDS``,
 under the sha256 of the credential (never the credential itself).
 
 Ending a credential (log out, signing out other sessions, a password reset, revoking a

@@ -11,23 +11,28 @@ from werkzeug.wrappers import Response
 from loom_common.flask_app import current_database
 from loom_common.redirects import safe_redirect_target
 from loom_common.sensitive_views import sensitive
-from loom_web.accounts import EmailTaken, authenticate, register_user
-from loom_web.api_tokens import create_token, list_tokens, revoke_token
-from loom_web.forms import (
-    ActionForm,
+from loom_web.accounts.forms import (
     ForgotPasswordForm,
     LoginForm,
     RegisterForm,
     ResetPasswordForm,
     TokenForm,
 )
-from loom_web.login_sessions import end_session, end_sessions, start_session
+from loom_web.accounts.login_sessions import end_session, end_sessions, start_session
+from loom_web.accounts.password_resets import (
+    open_reset,
+    request_reset,
+    reset_password,
+    usable_reset,
+)
+from loom_web.accounts.passwords import hash_password
+from loom_web.accounts.rate_limits import email_sending_limited, login_limited
+from loom_web.accounts.users import EmailTaken, authenticate, register_user
+from loom_web.api.tokens import create_token, list_tokens, revoke_token
+from loom_web.forms import ActionForm
 from loom_web.metrics import LOGINS
 from loom_web.models import LoginSession
-from loom_web.password_resets import open_reset, request_reset, reset_password, usable_reset
-from loom_web.passwords import hash_password
-from loom_web.rate_limits import email_sending_limited, login_limited
-from loom_web.task_links import web_base_url
+from loom_web.projects.links import web_base_url
 
 account_pages = Blueprint("account_pages", __name__)
 

@@ -6,7 +6,7 @@ it is and until when. Ending it (:func:`end_session`, :func:`end_sessions`) dele
 and signs that browser out at its next request, so a person can list and end their sessions,
 a password reset ends them all, and the worker's scheduled cleanup drops expired ones.
 
-The row is looked up once and then remembered (:mod:`loom_web.credential_cache`, which
+The row is looked up once and then remembered (:mod:`loom_web.accounts.credential_cache`, which
 says how soon an ended session is refused), so a page view costs no query for it.
 """
 
@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
-from loom_web.credential_cache import remembered, revoke_after_commit
+from loom_web.accounts.credential_cache import remembered, revoke_after_commit
+from loom_web.accounts.secret_tokens import new_token, token_hash
 from loom_web.extensions import login_manager
 from loom_web.metrics import REFUSED
 from loom_web.models import LoginSession, User
-from loom_web.secret_tokens import new_token, token_hash
 
 SESSION_LIFETIME = timedelta(days=14)
 SESSION_CREDENTIAL = "login_session"

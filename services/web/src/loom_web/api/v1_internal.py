@@ -11,12 +11,12 @@ from sqlalchemy import delete, select
 
 from loom_common.db import utcnow
 from loom_common.flask_app import current_database
-from loom_web.api_callers import require_operator
+from loom_web.accounts.password_resets import drop_spent_resets
+from loom_web.api.callers import require_operator
+from loom_web.api.schemas import CleanupDone, Digest, DigestQuery
 from loom_web.extensions import spec
 from loom_web.models import LoginSession, Project, Task, User
-from loom_web.password_resets import drop_spent_resets
-from loom_web.schemas import CleanupDone, Digest, DigestQuery
-from loom_web.task_links import task_url
+from loom_web.projects.links import task_url
 
 api_internal = Blueprint("api_v1_internal", __name__, url_prefix="/api/v1")
 
