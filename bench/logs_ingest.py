@@ -36,10 +36,10 @@ from loom_common.manifest import REPO_ROOT, load_manifest
 from loom_common.migrations import upgrade
 from loom_common.settings import load_settings
 from loom_common.testing import temporary_vhost, wait_until
-from loom_logs.partitions import day_of_id, first_id_of, tables_between
-from loom_logs.records import parse_record
-from loom_logs.search import LogFilter, search_records
-from loom_logs.store import insert_rows
+from loom_logs.search.query import LogFilter, search_records
+from loom_logs.store.insert import insert_rows
+from loom_logs.store.partitions import day_of_id, first_id_of, tables_between
+from loom_logs.store.records import parse_record
 
 BIN = Path(sys.executable).parent
 WORDS = [

@@ -29,8 +29,8 @@ from loom_common.migrations import upgrade
 from loom_common.settings import DEFAULT_API_TOKEN, load_settings
 from loom_common.testing import temporary_postgres_database, temporary_vhost
 from loom_logs.app import create_app
-from loom_logs.levels import level_number
-from loom_logs.store import insert_rows
+from loom_logs.store.insert import insert_rows
+from loom_logs.store.levels import level_number
 
 SERVICES = ["web", "worker", "errors", "logs"]
 WORDS = ["user", "order", "payment", "cache", "broker", "retry", "timeout", "connection", "queue"]

@@ -25,10 +25,10 @@ from loom_common.settings import Settings
 from loom_common.testing import wait_until
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig, load_logs_config
-from loom_logs.gelf_server import GelfServer
+from loom_logs.ingest.gelf_server import GelfServer
 from loom_logs.models import LogRow
-from loom_logs.partitions import tables_between
-from loom_logs.store import store_records
+from loom_logs.store.insert import store_records
+from loom_logs.store.partitions import tables_between
 
 pytest_plugins = ["loom_common.pytest_plugin"]
 

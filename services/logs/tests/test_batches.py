@@ -15,8 +15,8 @@ from loom_common.broker import send
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database, utcnow
 from loom_common.testing import wait_until
-from loom_logs.batches import REMEMBERED, forget_old_batches, store_batch_once
 from loom_logs.models import StoredBatch
+from loom_logs.store.batches import REMEMBERED, forget_old_batches, store_batch_once
 
 RecordFactory = Callable[..., dict[str, Any]]
 Counter = Callable[..., float]

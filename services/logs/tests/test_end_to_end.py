@@ -97,4 +97,4 @@ def test_log_lines_arrive_searchable_and_storing_them_ships_nothing(
         message="the stored record count to stop growing",
     )
     assert _count(database, lambda row: row.message.startswith(f"job {LOGS_ACTOR} ")) == 0
-    assert _count(database, lambda row: row.logger == "loom_logs.store") == 0
+    assert _count(database, lambda row: row.logger == "loom_logs.store.insert") == 0

@@ -32,7 +32,7 @@ from loom_common.manifest import REPO_ROOT, load_manifest
 from loom_common.settings import Settings
 from loom_common.testing import free_port, wait_until
 from loom_logs.config import load_logs_config
-from loom_logs.gelf_server import GelfServer
+from loom_logs.ingest.gelf_server import GelfServer
 
 Counter = Callable[..., float]
 SERVICE_TOML = REPO_ROOT / "services" / "logs" / "service.toml"

@@ -15,8 +15,8 @@ from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.settings import Settings
 from loom_logs.models import Base
-from loom_logs.partitions import day_of_id, day_table, existing_days, fts_table_name
-from loom_logs.search import LogFilter, search_records
+from loom_logs.search.query import LogFilter, search_records
+from loom_logs.store.partitions import day_of_id, day_table, existing_days, fts_table_name
 
 RecordFactory = Callable[..., dict[str, Any]]
 Store = Callable[[list[Any]], None]
@@ -121,7 +121,7 @@ def day_table_like(name: str) -> bool:
 
 
 def test_the_migrations_match_the_models(database: Database) -> None:
-    # The record tables live outside the models (partitions.py); nothing else may drift.
+    # The record tables live outside the models (store/partitions.py); nothing else may drift.
     def ours(name: str | None, type_: str, _parents: Any) -> bool:
         return not (type_ == "table" and name is not None and name.startswith("log_records"))
 

@@ -26,7 +26,7 @@ from loom_common.testing import (
 )
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig
-from loom_logs.store import store_records
+from loom_logs.store.insert import store_records
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 RecordFactory = Callable[..., dict[str, Any]]

@@ -13,14 +13,14 @@ from sqlalchemy import delete, select, text
 from loom_common.db import Database
 from loom_common.migrations import downgrade, upgrade
 from loom_common.testing import temporary_postgres_database
-from loom_logs.batches import store_batch_once
 from loom_logs.config import load_logs_config
-from loom_logs.histogram import count_per_bucket
 from loom_logs.models import LogRow
-from loom_logs.partitions import existing_days, parent_table
-from loom_logs.retention import expire_records
-from loom_logs.search import LogFilter, Position, filter_conditions, search_records
-from loom_logs.store import store_records
+from loom_logs.search.histogram import count_per_bucket
+from loom_logs.search.query import LogFilter, Position, filter_conditions, search_records
+from loom_logs.store.batches import store_batch_once
+from loom_logs.store.insert import store_records
+from loom_logs.store.partitions import existing_days, parent_table
+from loom_logs.store.retention import expire_records
 
 RecordFactory = Callable[..., dict[str, Any]]
 

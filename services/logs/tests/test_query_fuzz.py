@@ -17,7 +17,7 @@ from loom_common.settings import Settings
 from loom_common.testing import temporary_postgres_database
 from loom_logs.app import create_app
 from loom_logs.config import LogsConfig
-from loom_logs.store import store_records
+from loom_logs.store.insert import store_records
 
 RecordFactory = Callable[..., dict[str, Any]]
 

@@ -12,7 +12,7 @@ from conftest import all_stored
 from loom_common.db import Database
 from loom_common.settings import SettingsError
 from loom_logs.config import load_logs_config
-from loom_logs.retention import expire_records
+from loom_logs.store.retention import expire_records
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
 RecordFactory = Callable[..., dict[str, Any]]

@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from loom_common.broker import send
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
-from loom_logs.gelf_server import GelfServer
+from loom_logs.ingest.gelf_server import GelfServer
 
 INGEST = {"Authorization": "Bearer ingest-token-1"}
 SECRETS = ("bearer-secret-1", "field-secret-2", "db-secret-3", "token-secret-4")

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from loom_common.db import Database
 from loom_common.log_records import record_to_dict
-from loom_logs.store import store_records
+from loom_logs.store.insert import store_records
 
 RecordFactory = Callable[..., dict[str, Any]]
 

@@ -10,9 +10,9 @@ import orjson
 
 from loom_common.db import Database
 from loom_common.testing import wait_until
-from loom_logs.search import LogFilter
-from loom_logs.tail_filter import TailFilter
-from loom_logs.tail_hub import TailHub
+from loom_logs.search.query import LogFilter
+from loom_logs.tail.filter import TailFilter
+from loom_logs.tail.hub import TailHub
 
 RecordFactory = Callable[..., dict[str, Any]]
 Store = Callable[[list[Any]], None]

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 15:40:00
 
-One table of records becomes one per UTC day (see loom_logs.partitions), so that retention
+One table of records becomes one per UTC day (see loom_logs.store.partitions), so that retention
 drops whole days:
 
 - PostgreSQL: ``log_records`` becomes ``PARTITION BY RANGE (time)`` with a partition per day
@@ -22,7 +22,7 @@ from datetime import date
 import sqlalchemy as sa
 from alembic import op
 
-from loom_logs.partitions import create_sqlite_day, day_table, drop_day, existing_days, first_id_of
+from loom_logs.store.partitions import create_sqlite_day, day_table, drop_day, existing_days, first_id_of
 
 revision = "0002"
 down_revision = "0001"

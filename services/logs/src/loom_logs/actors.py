@@ -13,7 +13,7 @@ from loguru import logger
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
 from loom_common.runtime import init_process
-from loom_logs.batches import store_batch_once
+from loom_logs.store.batches import store_batch_once
 
 settings = init_process("logs")
 database = Database.for_service(settings, "logs")

@@ -1,13 +1,13 @@
 """The logs service's records, one table per UTC day (its own database: LOOM_LOGS_DATABASE_URL).
 
 A day's records live in ``log_records_YYYYMMDD`` so that retention drops whole days (see
-:mod:`loom_logs.partitions`):
+:mod:`loom_logs.store.partitions`):
 
 - on PostgreSQL these are the partitions of ``log_records``, partitioned by range of ``time``;
   queries name the parent and the planner prunes days;
 - on SQLite each day is a table of its own with its own FTS5 index; queries walk the days.
 
-Both are made by :mod:`loom_logs.partitions` when the first record of a day arrives, not by
+Both are made by :mod:`loom_logs.store.partitions` when the first record of a day arrives, not by
 Alembic; the migrations' metadata (``Base``) holds the other tables.
 """
 
@@ -82,7 +82,7 @@ def _compile_cast(element: CastOnPostgresql, compiler: Any, **kw: Any) -> str:
 class JsonObjectText(TypeDecorator[str]):
     """A JSON object passed in and out as text; stored as ``jsonb`` on PostgreSQL (GIN-indexed).
 
-    The text is JSON already (orjson, once, in :mod:`loom_logs.records`): PostgreSQL is told to
+    The text is JSON already (orjson, once, in :mod:`loom_logs.store.records`): PostgreSQL is told to
     cast it on the way in and back to text on the way out, so callers see text on both.
     """
 
@@ -99,7 +99,7 @@ class JsonObjectText(TypeDecorator[str]):
 def log_columns() -> list[Column[Any]]:
     """A fresh set of the columns (a Column belongs to one Table)."""
     return [
-        # On SQLite the id is the rowid the day's FTS5 index points at (see partitions.py).
+        # On SQLite the id is the rowid the day's FTS5 index points at (see store/partitions.py).
         Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
         Column("time", UTCDateTime(), nullable=False),
         Column("service", String(100)),
@@ -140,4 +140,4 @@ def log_table(name: str) -> Table:
 
 
 def utc_day(moment: datetime) -> date:
-    return moment.date()  # record times are UTC (records.py)
+    return moment.date()  # record times are UTC (store/records.py)

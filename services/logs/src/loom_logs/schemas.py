@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from loom_common.timestamps import UtcDatetime
-from loom_logs.levels import LevelName
+from loom_logs.store.levels import LevelName
 
 FIELD_FILTER = re.compile(r"^[A-Za-z0-9_.\-]{1,100}=.*$", re.DOTALL)
 

@@ -1,7 +1,7 @@
-"""The GELF listener: ``python -m loom_logs.gelf_server`` (UDP and TCP, port 12201 by default).
+"""The GELF listener: ``python -m loom_logs.ingest.gelf_server`` (UDP and TCP, port 12201 by default).
 
 UDP datagrams may be chunked and gzip, zlib or plain; TCP carries plain messages ended by a
-NUL byte. Each message is checked (:mod:`loom_logs.gelf`, :mod:`loom_logs.intake`) and
+NUL byte. Each message is checked (:mod:`loom_logs.ingest.gelf`, :mod:`loom_logs.ingest.intake`) and
 published to the ``logs`` queue in batches, like every other way in. Anything unusable
 (garbage, broken or late chunks, decompression bombs, oversized frames) is counted in
 ``loom_logs_ingest_refused_total`` and dropped; the listener keeps going. What it holds is
@@ -22,14 +22,14 @@ from loguru import logger
 
 from loom_common.bodies import BodyRefused, decode_body
 from loom_common.runtime import init_process, publish_log_batch
-from loom_logs.batch_publisher import BatchPublisher, Publish
 from loom_logs.config import LogsConfig, load_logs_config
-from loom_logs.gelf import gelf_to_record
-from loom_logs.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
-from loom_logs.gelf_frames import NulFrames
-from loom_logs.intake import check_records
+from loom_logs.ingest.batch_publisher import BatchPublisher, Publish
+from loom_logs.ingest.gelf import gelf_to_record
+from loom_logs.ingest.gelf_chunks import CHUNK_MAGIC, ChunkAssembler, ChunkRefused
+from loom_logs.ingest.gelf_frames import NulFrames
+from loom_logs.ingest.intake import check_records
 from loom_logs.metrics import GELF_CHUNK_BYTES_HELD, GELF_TCP_CONNECTIONS, INGEST_REFUSED
-from loom_logs.records import RecordRejected
+from loom_logs.store.records import RecordRejected
 
 EXPIRY_CHECK_INTERVAL = 1.0
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Integer, Table, cast, func, select
 from sqlalchemy.orm import Session
 
-from loom_logs.search import LogFilter, filter_conditions, tables_for
+from loom_logs.search.query import LogFilter, filter_conditions, tables_for
 
 MAX_BUCKETS = 5_000
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, Table, select
 from sqlalchemy.orm import Session
 
 from loom_logs.models import LogRow
-from loom_logs.partitions import table_holding, tables_between
-from loom_logs.search import earlier_than, later_than
+from loom_logs.search.query import earlier_than, later_than
+from loom_logs.store.partitions import table_holding, tables_between
 
 MAX_ID = 2**63  # past a BIGINT, PostgreSQL would fail the query instead of finding nothing
 

@@ -1,4 +1,4 @@
-"""``GET /api/tail``: new log records as Server-Sent Events, with the search filters.
+"""Live tail's stream: new log records as Server-Sent Events, with the search filters.
 
 Each event is ``event: log`` with the record (as in search) as data and its id as the event
 id. A comment goes out every ``tail_heartbeat`` seconds so that proxies keep an idle stream
@@ -12,25 +12,23 @@ from __future__ import annotations
 import queue
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, current_app
+from flask import Flask, current_app
 from werkzeug.wrappers import Response as StreamingResponse
 
 from loom_common.db import Database
 from loom_common.flask_app import current_config
-from loom_logs.api import log_filter
 from loom_logs.config import LogsConfig
-from loom_logs.extensions import spec
 from loom_logs.schemas import LogFilterQuery
-from loom_logs.tail_filter import TailFilter
-from loom_logs.tail_hub import TailHub
+from loom_logs.search.serialisers import log_filter
+from loom_logs.tail.filter import TailFilter
+from loom_logs.tail.hub import TailHub
 
-tail = Blueprint("tail", __name__, url_prefix="/api")
 _HUB_KEY = "loom_logs_tail_hub"
 MAX_EVENTS_PER_WRITE = 200
 
 
 def init_app(app: Flask, database: Database, config: LogsConfig) -> None:
-    """Live tail for ``app``: this process's hub (one poller thread) that ``tail`` streams from."""
+    """Live tail for ``app``: the hub (one poller thread) every stream of this process reads."""
     app.extensions[_HUB_KEY] = TailHub(
         database, interval=config.tail_poll_interval, queue_size=config.tail_queue_size
     )
@@ -63,15 +61,9 @@ def _events(hub: TailHub, wanted: TailFilter, heartbeat: float) -> Iterator[byte
         hub.unsubscribe(subscription)
 
 
-@tail.get("/tail")
-@spec.validate(query=LogFilterQuery, tags=["logs"])
-def live_tail(query: LogFilterQuery) -> StreamingResponse:
-    """New records as they are stored (``text/event-stream``), filtered like search."""
-    return tail_stream(query)
-
-
 def tail_stream(query: LogFilterQuery) -> StreamingResponse:
-    """The live-tail response for ``query``; the operator pages serve it too, behind sign-in."""
+    """The live-tail response for ``query``: the API's ``GET /api/tail``, and the operator
+    pages' behind sign-in."""
     config = current_config(LogsConfig)
     hub: TailHub = current_app.extensions[_HUB_KEY]
     # werkzeug's Response, not Flask's: spectree reads a Flask response's whole body to

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from flask import Blueprint, g
 from spectree import Response
 from sqlalchemy import delete
@@ -10,9 +9,6 @@ from sqlalchemy import delete
 from loom_common.api_errors import ApiError
 from loom_common.flask_app import current_database
 from loom_logs.extensions import spec
-from loom_logs.histogram import TooManyBuckets, count_per_bucket, interval_seconds
-from loom_logs.levels import LEVEL_NUMBERS
-from loom_logs.models import LogRow
 from loom_logs.schemas import (
     ContextQuery,
     DeleteResult,
@@ -21,54 +17,21 @@ from loom_logs.schemas import (
     HistogramQuery,
     LogContext,
     LogFilterQuery,
-    LogItem,
     LogPage,
     LogSearchQuery,
 )
-from loom_logs.search import (
-    LogFilter,
+from loom_logs.search.histogram import TooManyBuckets, count_per_bucket, interval_seconds
+from loom_logs.search.line_context import records_around
+from loom_logs.search.query import (
     after_position,
     filter_conditions,
     page_cursor,
     search_records,
     tables_for,
 )
-from loom_logs.search_context import records_around
+from loom_logs.search.serialisers import log_filter, log_item
 
 api = Blueprint("api", __name__, url_prefix="/api")
-
-
-def log_item(record: LogRow) -> LogItem:
-    return LogItem(
-        id=record.id,
-        time=record.time,
-        level=record.level,
-        level_no=record.level_no,
-        service=record.service,
-        env=record.env,
-        host=record.host,
-        logger=record.logger,
-        function=record.function,
-        line=record.line,
-        process=record.process,
-        thread=record.thread,
-        message=record.message,
-        request_id=record.request_id,
-        exception=record.exception,
-        fields=orjson.loads(record.fields or "{}"),
-    )
-
-
-def log_filter(query: LogFilterQuery) -> LogFilter:
-    return LogFilter(
-        services=query.service,
-        min_level_no=LEVEL_NUMBERS[query.level] if query.level else None,
-        request_id=query.request_id,
-        text=query.q,
-        since=query.since,
-        until=query.until,
-        fields=query.field_pairs,
-    )
 
 
 @api.get("/logs")

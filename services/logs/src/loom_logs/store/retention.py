@@ -1,11 +1,11 @@
 """Retention: records older than their service's retention go, whole days at a time where possible.
 
-``python -m loom_logs.retention`` runs a pass every ``LOOM_LOGS_RETENTION_INTERVAL`` seconds
+``python -m loom_logs.store.retention`` runs a pass every ``LOOM_LOGS_RETENTION_INTERVAL`` seconds
 (``--once`` for one pass, from cron). Days: ``LOOM_LOGS_RETENTION_DAYS`` for every service, or
 ``LOOM_LOGS_RETENTION_BY_SERVICE`` ("web=7,worker=30") for some.
 
 A day whose every record is past the longest retention is dropped whole (its table or
-partition, see :mod:`loom_logs.partitions`): no row-by-row delete, the space reused at once.
+partition, see :mod:`loom_logs.store.partitions`): no row-by-row delete, the space reused at once.
 Services kept for less than the longest are then trimmed within the days that remain, in
 short batches, each its own transaction, so the consumer's inserts wait at most one batch for
 SQLite's write lock.
@@ -24,10 +24,10 @@ from sqlalchemy import ColumnElement, Table, delete, or_, select
 
 from loom_common.db import Database, utcnow
 from loom_common.runtime import init_process
-from loom_logs.batches import forget_old_batches
 from loom_logs.config import LogsConfig, load_logs_config
 from loom_logs.metrics import RECORDS_EXPIRED
-from loom_logs.partitions import drop_day, existing_days, tables_between
+from loom_logs.store.batches import forget_old_batches
+from loom_logs.store.partitions import drop_day, existing_days, tables_between
 
 BATCH = 5_000
 OTHERS = "none"  # the metric label of services without a retention of their own

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from loom_logs.metrics import RECORDS_ACCEPTED, RECORDS_REJECTED
-from loom_logs.records import RecordRejected, contract_record, parse_record
+from loom_logs.store.records import RecordRejected, contract_record, parse_record
 
 # Each candidate is a record of the logs.ingest contract, or the reason it could not become one.
 Candidate = dict[str, Any] | RecordRejected

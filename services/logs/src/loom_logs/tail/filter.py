@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from loom_logs.search import LogFilter
-from loom_logs.text_search import parse_terms
+from loom_logs.search.query import LogFilter
+from loom_logs.search.text import parse_terms
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import re
 from sqlalchemy import ColumnElement, Table, and_, select, text
 from sqlalchemy.sql import column, table
 
-from loom_logs.partitions import fts_table_name
+from loom_logs.store.partitions import fts_table_name
 
 _TERM = re.compile(r'"([^"]*)"|(\S+)')
 
@@ -50,7 +50,7 @@ def message_matches(
     """A WHERE clause for ``q`` on ``logs``, or None when ``q`` holds no terms.
 
     ``id_bounds``: on SQLite, the lowest and highest id the rows sought can have (see
-    :mod:`loom_logs.id_bounds`), so that the full-text index looks only there.
+    :mod:`loom_logs.store.id_bounds`), so that the full-text index looks only there.
     """
     terms = parse_terms(query)
     if not terms:

@@ -9,8 +9,8 @@ import orjson
 
 from loom_common.api_errors import ApiError
 from loom_logs.config import LogsConfig
-from loom_logs.intake import Candidate
-from loom_logs.records import RecordRejected
+from loom_logs.ingest.intake import Candidate
+from loom_logs.store.records import RecordRejected
 
 
 class IngestRefused(ApiError):

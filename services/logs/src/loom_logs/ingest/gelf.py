@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from loom_logs.flatten import flatten_fields
-from loom_logs.records import RecordRejected
+from loom_logs.ingest.flatten import flatten_fields
+from loom_logs.store.records import RecordRejected
 
 GELF_VERSIONS = frozenset({"1.0", "1.1"})
 

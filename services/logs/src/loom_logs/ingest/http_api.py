@@ -1,6 +1,6 @@
 """Log ingest over HTTP: Loom's JSON (``/api/ingest``), GELF (``/gelf``) and Loki push.
 
-Each checks its records one by one (:mod:`loom_logs.intake`) and publishes the good ones to
+Each checks its records one by one (:mod:`loom_logs.ingest.intake`) and publishes the good ones to
 the ``logs`` queue, answering once RabbitMQ has them. Whole requests refused (auth, size,
 encoding, malformed bodies) are counted in ``loom_logs_ingest_refused_total`` by source and
 reason; single records refused, in ``loom_logs_records_rejected_total``.
@@ -20,20 +20,20 @@ from loom_common.flask_app import current_config
 from loom_common.runtime import publish_log_batch
 from loom_logs.config import LogsConfig
 from loom_logs.extensions import spec
-from loom_logs.gelf import gelf_to_record
-from loom_logs.ingest_auth import require_ingest_token
-from loom_logs.ingest_bodies import (
+from loom_logs.ingest.auth import require_ingest_token
+from loom_logs.ingest.bodies import (
     IngestRefused,
     check_record_count,
     ingest_candidates,
     parse_json,
 )
-from loom_logs.intake import Candidate, Intake, check_records, publish_in_batches
-from loom_logs.loki import loki_candidates
-from loom_logs.loki_limits import LokiLimits, check_push_limits
+from loom_logs.ingest.gelf import gelf_to_record
+from loom_logs.ingest.intake import Candidate, Intake, check_records, publish_in_batches
+from loom_logs.ingest.loki import loki_candidates
+from loom_logs.ingest.loki_limits import LokiLimits, check_push_limits
 from loom_logs.metrics import INGEST_REFUSED
-from loom_logs.records import RecordRejected
 from loom_logs.schemas import IngestReport
+from loom_logs.store.records import RecordRejected
 
 ingest = Blueprint("ingest", __name__)
 

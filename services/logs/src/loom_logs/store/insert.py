@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from loom_logs.metrics import RECORDS_REJECTED, RECORDS_STORED
 from loom_logs.models import log_columns, utc_day
-from loom_logs.partitions import ensure_day, is_sqlite
-from loom_logs.records import RecordRejected, parse_record
+from loom_logs.store.partitions import ensure_day, is_sqlite
+from loom_logs.store.records import RecordRejected, parse_record
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from loom_logs.intake import Candidate
-from loom_logs.records import RecordRejected
+from loom_logs.ingest.intake import Candidate
+from loom_logs.store.records import RecordRejected
 
 _COLUMN_LABELS = {
     "service": "service",

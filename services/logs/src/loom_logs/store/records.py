@@ -26,7 +26,7 @@ from pydantic import (
 )
 
 from loom_common.scrubbing import scrub_fields, scrub_text
-from loom_logs.levels import level_number
+from loom_logs.store.levels import level_number
 
 MAX_FIELDS_DEPTH = 32  # levels of objects and arrays in ``fields``; deeper is refused
 

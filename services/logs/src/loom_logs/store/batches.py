@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from loom_common.db import utcnow
 from loom_logs.metrics import BATCHES_REPEATED
 from loom_logs.models import StoredBatch
-from loom_logs.store import StoreResult, store_records
+from loom_logs.store.insert import StoreResult, store_records
 
 REMEMBERED = timedelta(days=2)
 

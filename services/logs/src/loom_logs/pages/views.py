@@ -14,15 +14,15 @@ from loom_common.flask_app import current_database
 from loom_common.operator_ui import init_operator_ui, page
 from loom_common.page_query import BadFilters, query_string
 from loom_common.settings import Settings
-from loom_logs import page_format
-from loom_logs.api import log_filter, log_item
-from loom_logs.errors_lookup import issues_for_request
-from loom_logs.histogram_chart import Bar, histogram_chart
-from loom_logs.levels import LEVEL_NUMBERS
 from loom_logs.metrics import PAGE_QUERIES_REFUSED
-from loom_logs.page_query import RECENT_SPANS, filter_pairs, read_search_query
-from loom_logs.search import LogFilter, after_position, page_cursor, search_records
-from loom_logs.tail_api import tail_stream
+from loom_logs.pages import formatting
+from loom_logs.pages.chart import Bar, histogram_chart
+from loom_logs.pages.errors_lookup import issues_for_request
+from loom_logs.pages.search_form import RECENT_SPANS, filter_pairs, read_search_query
+from loom_logs.search.query import LogFilter, after_position, page_cursor, search_records
+from loom_logs.search.serialisers import log_filter, log_item
+from loom_logs.store.levels import LEVEL_NUMBERS
+from loom_logs.tail.stream import tail_stream
 
 pages = Blueprint("pages", __name__)
 REQUEST_LINES_SHOWN = 1000
@@ -35,7 +35,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["LOOM_LOGS_ERRORS_TOKEN"] = settings.api_token.get_secret_value()
     # Live tail's page script is the service's own (static/), so scripts from 'self' run.
     init_operator_ui(app, settings, title="Logs", home_endpoint="pages.search", own_scripts=True)
-    page_format.init_app(app)
+    formatting.init_app(app)
 
 
 def _refused(reason: str, problems: dict[str, str], status: int) -> tuple[str, int]:

@@ -24,11 +24,11 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from loom_common.db import Database, utcnow
-from loom_logs.api import log_item
 from loom_logs.metrics import TAIL_DROPPED
 from loom_logs.models import LogRow
-from loom_logs.partitions import tables_between
-from loom_logs.tail_filter import TailFilter, TailRow
+from loom_logs.search.serialisers import log_item
+from loom_logs.store.partitions import tables_between
+from loom_logs.tail.filter import TailFilter, TailRow
 
 MAX_ROWS_PER_POLL = 5_000
 RECENT = timedelta(days=1)  # the days watched: from this long ago on, future days included

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from loom_logs.config import LogsConfig
-from loom_logs.ingest_bodies import IngestRefused, check_record_count
-from loom_logs.loki import parse_label_string
+from loom_logs.ingest.bodies import IngestRefused, check_record_count
+from loom_logs.ingest.loki import parse_label_string
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from loom_logs.histogram import count_per_bucket
-from loom_logs.search import LogFilter, filter_conditions, tables_for
+from loom_logs.search.histogram import count_per_bucket
+from loom_logs.search.query import LogFilter, filter_conditions, tables_for
 
 TARGET_BARS = 60
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400

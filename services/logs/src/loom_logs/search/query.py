@@ -1,7 +1,7 @@
 """Finding stored records: filters, newest first, one page at a time (keyset pagination).
 
 The conditions are built for one table (a day on SQLite, the partitioned parent on PostgreSQL,
-see :mod:`loom_logs.partitions`); a search walks the tables newest day first and stops when the
+see :mod:`loom_logs.store.partitions`); a search walks the tables newest day first and stops when the
 page is full, so a search for recent lines opens only the recent days.
 """
 
@@ -15,11 +15,11 @@ from sqlalchemy import ColumnElement, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
 from loom_common.cursors import decode_cursor, encode_cursor
-from loom_logs.field_search import field_equals
-from loom_logs.id_bounds import ids_in_time_range
 from loom_logs.models import LogRow
-from loom_logs.partitions import tables_between
-from loom_logs.text_search import message_matches
+from loom_logs.search.fields import field_equals
+from loom_logs.search.text import message_matches
+from loom_logs.store.id_bounds import ids_in_time_range
+from loom_logs.store.partitions import tables_between
 
 _LISTING = "logs"
 

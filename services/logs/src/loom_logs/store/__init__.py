@@ -1,0 +1,1 @@
+"""Where records are kept: checking a record, its day partition, storing a batch once, retention."""
