@@ -16,15 +16,25 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import network  # noqa: E402
-import ssh  # noqa: E402
-from topology import REPO_ROOT, Topology  # noqa: E402
+import network
+import ssh
+from topology import REPO_ROOT, Topology
 
 
 def topology_from(arguments: argparse.Namespace) -> Topology:
     only = tuple(name for name in arguments.only.split(",") if name) if arguments.only else ()
-    var = REPO_ROOT / "var" / ("ha" if arguments.prefix == "ha-" else f"ha-{arguments.prefix.rstrip('-')}")
-    return Topology(prefix=arguments.prefix, subnet=arguments.subnet, bridge=arguments.bridge, var=var, only=only)
+    var = (
+        REPO_ROOT
+        / "var"
+        / ("ha" if arguments.prefix == "ha-" else f"ha-{arguments.prefix.rstrip('-')}")
+    )
+    return Topology(
+        prefix=arguments.prefix,
+        subnet=arguments.subnet,
+        bridge=arguments.bridge,
+        var=var,
+        only=only,
+    )
 
 
 def net_up(topology: Topology) -> None:
@@ -45,7 +55,9 @@ def net_down(topology: Topology) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("command", choices=["net-up", "net-down"])
     parser.add_argument("--prefix", default="ha-")
     parser.add_argument("--subnet", default="10.77.0")

@@ -32,7 +32,10 @@ def up(topology: Topology) -> None:
         run("ip", "addr", "add", f"{topology.gateway}/24", "dev", topology.bridge)
     run("ip", "link", "set", topology.bridge, "up")
     # Bridged frames pass the host's iptables when br_netfilter is loaded: let ours through.
-    if shutil.which("iptables") and run("iptables", "-C", *_forward(topology), check=False).returncode:
+    if (
+        shutil.which("iptables")
+        and run("iptables", "-C", *_forward(topology), check=False).returncode
+    ):
         run("iptables", "-I", *_forward(topology), check=False)
     hosts_file = topology.hosts_file()
     for host in topology.hosts:
@@ -49,7 +52,19 @@ def _host_up(topology: Topology, host: Host, hosts_file: str) -> None:
     if not _exists("netns", host.name):
         run("ip", "netns", "add", host.name)
     if not _exists("link", host.veth):
-        run("ip", "link", "add", host.veth, "type", "veth", "peer", "name", "eth0", "netns", host.name)
+        run(
+            "ip",
+            "link",
+            "add",
+            host.veth,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            host.name,
+        )
         run("ip", "-n", host.name, "addr", "add", f"{host.address}/24", "dev", "eth0")
     run("ip", "link", "set", host.veth, "master", topology.bridge, "up")
     run("ip", "-n", host.name, "link", "set", "lo", "up")
@@ -84,7 +99,9 @@ def down(topology: Topology) -> None:
             (NETNS_ETC / host.name / name).unlink(missing_ok=True)
         if (NETNS_ETC / host.name).exists():
             (NETNS_ETC / host.name).rmdir()
-    bridge_empty = not run("ip", "link", "show", "master", topology.bridge, check=False).stdout.strip()
+    bridge_empty = not run(
+        "ip", "link", "show", "master", topology.bridge, check=False
+    ).stdout.strip()
     if _exists("link", topology.bridge) and bridge_empty:
         run("ip", "link", "delete", topology.bridge)
         if shutil.which("iptables"):

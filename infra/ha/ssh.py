@@ -6,6 +6,7 @@ One key pair for the controller (root's login on every host) and one host key, a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -32,7 +33,18 @@ def _make_keys(folder: Path) -> None:
     for name in ("id_ed25519", "ssh_host_ed25519_key"):
         if not (folder / name).exists():
             subprocess.run(
-                ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"loom-ha-{name}", "-f", str(folder / name)],
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    f"loom-ha-{name}",
+                    "-f",
+                    str(folder / name),
+                ],
                 check=True,
             )
     authorized = folder / "authorized_keys"
@@ -103,7 +115,5 @@ def ansible_ssh_args() -> str:
 
 def kill_everything(pids: list[int]) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass

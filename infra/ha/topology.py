@@ -60,7 +60,12 @@ class Topology:
     @property
     def hosts(self) -> list[Host]:
         return [
-            Host(f"{self.prefix}{short}", f"{self.subnet}.{octet}", roles, self.var / "hosts" / f"{self.prefix}{short}")
+            Host(
+                f"{self.prefix}{short}",
+                f"{self.subnet}.{octet}",
+                roles,
+                self.var / "hosts" / f"{self.prefix}{short}",
+            )
             for short, octet, roles in HOSTS
             if not self.only or short in self.only
         ]
