@@ -2,6 +2,11 @@
 
 Views raise :class:`ApiError` (or any werkzeug ``HTTPException``); nothing under ``/api/``
 answers with an HTML page or a traceback.
+
+A refusal counts itself: every 4xx answered here (and every page refusal, through
+:func:`note_refusal`) is counted once in ``loom_http_requests_refused_total`` by service and
+reason, and its reason is kept for the request (:func:`refusal_reason`), so a service that
+counts refusals its own way too reads it there instead of from the response body.
 """
 
 from __future__ import annotations
@@ -10,13 +15,15 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import orjson
-from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Response, current_app, g, has_request_context, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 from loom_common.json_bodies import loads_bounded
+from loom_common.metrics import HTTP_REQUESTS_REFUSED
 
 View = TypeVar("View", bound=Callable[..., Any])
 _JSON_CHECKED = "_loom_json_checked"
+_REFUSAL_KEY = "loom_refusal_reason"
 
 _CODES = {
     400: "bad_request",
@@ -60,13 +67,30 @@ def error_response(
     fields: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"code": code or _CODES.get(status, "error"), "message": message}
+    code = code or _CODES.get(status, "error")
+    if 400 <= status < 500:
+        note_refusal(code)
+    body: dict[str, Any] = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
     response = Response(orjson.dumps({"error": body}), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
+
+
+def note_refusal(reason: str) -> None:
+    """Count this request as refused for ``reason`` (once, whatever answers it)."""
+    if not has_request_context() or g.get(_REFUSAL_KEY):
+        return
+    g.setdefault(_REFUSAL_KEY, reason)
+    HTTP_REQUESTS_REFUSED.labels(current_app.config.get("LOOM_SERVICE", "loom"), reason).inc()
+
+
+def refusal_reason(response: Response) -> str:
+    """Why this request was refused: the reason noted, else the status's usual code."""
+    reason = g.get(_REFUSAL_KEY)
+    return str(reason) if reason else _CODES.get(response.status_code, str(response.status_code))
 
 
 def is_api_request() -> bool:
@@ -87,6 +111,8 @@ def _handle_http_exception(error: HTTPException) -> Response | HTTPException:
         k: v for k, v in error.get_headers() if k.lower() not in ("content-type", "content-length")
     }
     message = error.description or error.name
+    if isinstance(error, RequestEntityTooLarge):
+        note_refusal("body_too_large")
     if isinstance(error, InternalServerError):
         message = "internal error; it has been reported"
     return error_response(status, message, headers=headers)
@@ -106,6 +132,7 @@ def _reject_malformed_json() -> Response | None:
     try:
         loads_bounded(request.get_data(cache=True))
     except ValueError as error:
+        note_refusal("malformed_json")
         return error_response(400, f"malformed JSON body: {error}")
     return None
 

@@ -13,7 +13,6 @@ from flask import Flask, Response, current_app, request
 from spectree import SpecTree
 
 from loom_common.api_errors import error_response, is_api_request
-from loom_common.metrics import HTTP_REQUESTS_REFUSED
 
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -54,7 +53,6 @@ def _refuse_undeclared_content_type() -> Response | None:
         return None  # no body at all: the model's defaults apply, or it names what is missing
     if _accepted(mimetype, types):
         return None
-    HTTP_REQUESTS_REFUSED.labels(current_app.config["LOOM_SERVICE"], "unsupported_media_type").inc()
     sent = f"Content-Type {mimetype!r}" if mimetype else "a body without a Content-Type"
     return error_response(415, f"{sent} is not accepted here: send {' or '.join(types)}")
 

@@ -31,7 +31,7 @@ HTTP_DURATION = Histogram(
 )
 HTTP_REQUESTS_REFUSED = Counter(
     "loom_http_requests_refused_total",
-    "API requests refused by libs/common before their view ran, by reason",
+    "Requests refused (4xx), by service and reason; each refusal counts itself once",
     ["service", "reason"],
 )
 JOBS = Counter("loom_jobs_total", "Actor runs by outcome", ["service", "actor", "outcome"])

@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from loom_common.api_errors import error_response, is_api_request
+from loom_common.api_errors import error_response, is_api_request, note_refusal
 from loom_web.metrics import REFUSED
 from loom_web.projects.rules import ProductError
 
@@ -46,6 +46,7 @@ def _product_error(error: ProductError) -> Response:
 
 def _csrf_error(error: CSRFError) -> Response:
     REFUSED.labels("csrf").inc()
+    note_refusal("csrf")
     message = (
         f"The form could not be accepted ({error.description}). Reload the page and try again."
     )

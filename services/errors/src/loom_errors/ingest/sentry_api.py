@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, request
 from spectree import Response
 from sqlalchemy import bindparam, select
 
-from loom_common.api_errors import ApiError
+from loom_common.api_errors import ApiError, note_refusal
 from loom_common.auth import public
 from loom_common.bodies import BodyRefused, read_body
 from loom_common.broker import send
@@ -54,6 +54,7 @@ def _refuse(
     reason: str, status: int, message: str, headers: dict[str, str] | None = None
 ) -> ApiError:
     INGEST_REFUSED.labels(reason=reason).inc()
+    note_refusal(reason)
     return ApiError(status, message, headers=headers)
 
 
@@ -96,6 +97,7 @@ def _body() -> bytes:
         return read_body(config.max_body_bytes, config.max_decompressed_bytes)
     except BodyRefused as refusal:
         INGEST_REFUSED.labels(reason=refusal.reason).inc()
+        note_refusal(refusal.reason)
         raise
 
 

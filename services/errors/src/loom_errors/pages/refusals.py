@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from flask import render_template
 
+from loom_common.api_errors import note_refusal
 from loom_errors.metrics import PAGE_REQUESTS_REFUSED
 
 
 def count_refusal(reason: str) -> None:
     PAGE_REQUESTS_REFUSED.labels(reason=reason).inc()
+    note_refusal(reason)
 
 
 def refuse(reason: str, status: int, message: str) -> tuple[str, int]:

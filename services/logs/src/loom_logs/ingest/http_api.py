@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, g, request
 from spectree import Response as SpecResponse
 
-from loom_common.api_errors import ApiError, error_response
+from loom_common.api_errors import ApiError, error_response, note_refusal, refusal_reason
 from loom_common.auth import public
 from loom_common.bodies import BodyRefused, read_body
 from loom_common.flask_app import current_config
@@ -70,7 +70,7 @@ def _body() -> bytes:
 @ingest.errorhandler(IngestRefused)
 @ingest.errorhandler(BodyRefused)
 def _answer_refusal(error: IngestRefused | BodyRefused) -> Response:
-    g.ingest_reason = error.reason
+    note_refusal(error.reason)
     return error_response(error.status, error.message, code=error.code, headers=error.headers)
 
 
@@ -78,20 +78,8 @@ def _answer_refusal(error: IngestRefused | BodyRefused) -> Response:
 def _count_refusals(response: Response) -> Response:
     if response.status_code >= 400 and not g.get("ingest_counted"):
         source = _SOURCES.get(request.endpoint or "", "unknown")
-        reason = g.get("ingest_reason") or _reason_from_status(response)
-        INGEST_REFUSED.labels(source=source, reason=reason).inc()
+        INGEST_REFUSED.labels(source=source, reason=refusal_reason(response)).inc()
     return response
-
-
-# Refusals made before our views run (the shared JSON check and werkzeug's size limit).
-_SHARED_REFUSALS = {"too_large": "body_too_large", "bad_request": "malformed_json"}
-
-
-def _reason_from_status(response: Response) -> str:
-    body = response.get_json(silent=True) if response.is_json else None
-    code = body.get("error", {}).get("code") if isinstance(body, dict) else None
-    code = str(code or response.status_code)
-    return _SHARED_REFUSALS.get(code, code)
 
 
 @ingest.post("/api/ingest")

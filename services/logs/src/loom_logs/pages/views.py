@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, current_app, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from loom_common.api_errors import error_response
+from loom_common.api_errors import error_response, note_refusal
 from loom_common.cursors import InvalidCursor
 from loom_common.flask_app import current_database
 from loom_common.operator_ui import init_operator_ui, page
@@ -40,6 +40,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 def _refused(reason: str, problems: dict[str, str], status: int) -> tuple[str, int]:
     PAGE_QUERIES_REFUSED.labels(reason=reason).inc()
+    note_refusal(reason)
     html = render_template("logs/search.html", problems=problems, **_form_values())
     return html, status
 
