@@ -190,8 +190,7 @@ def delete_task(project_id: int, task_id: int) -> Response:
 
 @project_pages.post("/projects/<int:project_id>/exports")
 def export(project_id: int) -> Response:
-    if not rules.is_owner(_visible(project_id), current_user.id):
-        abort(403, description="only the project's owner can export it")
+    rules.check_owner(_visible(project_id), current_user.id, "export it")
     with current_database().session() as session:
         services.request_export(session, project_id, current_user.id)
     flash("Export requested: its progress shows below.")
@@ -200,8 +199,7 @@ def export(project_id: int) -> Response:
 
 @project_pages.get("/projects/<int:project_id>/exports/<int:export_id>/download")
 def download_export(project_id: int, export_id: int) -> Response:
-    if not rules.is_owner(_visible(project_id), current_user.id):
-        abort(403, description="only the project's owner can download its exports")
+    rules.check_owner(_visible(project_id), current_user.id, "download its exports")
     with current_database().session() as session:
         found = session.get(Export, export_id)
         if found is None or found.project_id != project_id:
