@@ -107,3 +107,16 @@ def test_a_broker_outage_after_the_commit_reaches_the_caller_as_such(
         unreachable.close()
     with database.session() as session:
         assert session.scalar(select(accounts.c.email)) == "ada@example.com"
+
+
+def test_a_callback_that_raises_does_not_stop_the_others(database: Database) -> None:
+    ran: list[str] = []
+
+    def refused() -> None:
+        raise dramatiq.errors.BrokerConnectionError("broker gone")
+
+    with pytest.raises(dramatiq.errors.BrokerConnectionError), database.session() as session:
+        session.execute(insert(accounts).values(email="grace@example.com"))
+        after_commit(session, refused)
+        after_commit(session, lambda: ran.append("cache moved on"))
+    assert ran == ["cache moved on"]

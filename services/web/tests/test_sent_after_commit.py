@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from web_helpers import PASSWORD, JobsQueue, post_form, unique_email
 
+from loom_common.broker import LoomRabbitmqBroker
 from loom_common.contracts import JOB_WELCOME_EMAIL, JOBS_QUEUE
 from loom_common.flask_app import app_database as database
 from loom_web.api.greetings import GREET_ACTOR
@@ -82,3 +83,35 @@ def test_a_greeting_whose_commit_fails_is_not_sent(
             select(GreetingRequest.job_id).where(GreetingRequest.name == "Ada")
         )
     assert recorded == queued.json["job_id"]
+
+
+def _unsent(app: Flask) -> float:
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    wanted = f'loom_messages_unsent_total{{actor="{GREET_ACTOR}",queue="{JOBS_QUEUE}"}}'
+    return sum(float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(wanted))
+
+
+def test_a_greeting_the_broker_does_not_take_is_a_503_counted_on_metrics(
+    app: Flask, operator_headers: dict[str, str]
+) -> None:
+    """The row is committed before the publish: the answer says so instead of 202, and the
+    lost message is counted (there is no outbox to send it later)."""
+    before = _unsent(app)
+    working = dramatiq.get_broker()
+    unreachable = LoomRabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/%2F", middleware=[])
+    dramatiq.set_broker(unreachable)
+    try:
+        refused = app.test_client().post(
+            "/api/greetings", json={"name": "Unqueued"}, headers=operator_headers
+        )
+    finally:
+        dramatiq.set_broker(working)
+        unreachable.close()
+
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert refused.json["error"]["code"] == "broker_unavailable"
+    assert "saved" in refused.json["error"]["message"]
+    assert _unsent(app) == before + 1
+    with database(app).session() as session:
+        assert session.scalar(select(GreetingRequest).where(GreetingRequest.name == "Unqueued"))

@@ -24,8 +24,9 @@ def after_commit(
     """Call ``callback()`` once ``session`` commits; forget it if the session rolls back.
 
     ``key``: callbacks with the same key run once per commit (the first one registered).
-    Callbacks run in the order they were registered. One that raises stops the rest, and
-    the exception reaches whoever called ``commit()`` (the rows are committed by then).
+    Callbacks run in the order they were registered. One that raises does not stop the rest
+    (a message the broker refused must not keep a cache from moving on); the first exception
+    reaches whoever called ``commit()`` once all have run (the rows are committed by then).
     """
     if session.get_transaction() is None:
         session.begin()  # so that a rollback before any SQL still drops the callback
@@ -35,8 +36,14 @@ def after_commit(
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
+    first_error: Exception | None = None
     for callback in session.info.pop(_PENDING, {}).values():
-        callback()
+        try:
+            callback()
+        except Exception as error:
+            first_error = first_error or error
+    if first_error is not None:
+        raise first_error
 
 
 @event.listens_for(Session, "after_transaction_end")

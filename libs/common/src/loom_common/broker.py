@@ -23,6 +23,7 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from loguru import logger
 from sqlalchemy.orm import Session
 
 from loom_common.after_commit import after_commit
@@ -39,6 +40,7 @@ from loom_common.middleware import (
     RequestIdPropagation,
     ShippingPause,
 )
+from loom_common.metrics import MESSAGES_UNSENT
 from loom_common.request_context import new_request_id, request_id_var
 from loom_common.settings import Settings
 
@@ -147,14 +149,42 @@ def send(queue: str, actor_name: str, **payload: Any) -> dramatiq.Message[Any]:
     return dramatiq.get_broker().enqueue(_message(queue, actor_name, payload))
 
 
+class MessageNotSent(dramatiq.errors.BrokerConnectionError):
+    """A message about rows already committed was not taken by the broker: the rows stay, the
+    work the message asks for will not run. Counted in ``loom_messages_unsent_total``."""
+
+    def __init__(self, message: dramatiq.Message[Any], cause: BaseException) -> None:
+        super().__init__(
+            f"message {message.message_id} ({message.actor_name} on {message.queue_name})"
+            f" not sent after its rows were committed: {cause}"
+        )
+        self.message = message
+
+
+def _publish_committed(message: dramatiq.Message[Any]) -> None:
+    try:
+        dramatiq.get_broker().enqueue(message)
+    except Exception as error:
+        MESSAGES_UNSENT.labels(queue=message.queue_name, actor=message.actor_name).inc()
+        not_sent = MessageNotSent(message, error)
+        logger.error("{}", not_sent)
+        raise not_sent from error
+
+
 def send_after_commit(
     session: Session, queue: str, actor_name: str, **payload: Any
 ) -> dramatiq.Message[Any]:
     """Like :func:`send`, for a message about rows written in ``session``: it is published
     once the session commits, and never if it rolls back. The message (and its id, to
-    record) is returned at once."""
+    record) is returned at once.
+
+    If the broker does not take it, the commit raises :class:`MessageNotSent` (the rows are
+    committed by then; web answers 503 saying so) and the loss is counted. What is missing is
+    a transactional outbox (the message written as a row in the same transaction, published
+    by a relay, deleted on confirm): with it nothing would be lost here.
+    """
     message = _message(queue, actor_name, payload)
     # Stamped now: the request id is that of the request that wrote the rows.
     message.options["request_id"] = request_id_var.get() or new_request_id()
-    after_commit(session, partial(dramatiq.get_broker().enqueue, message))
+    after_commit(session, partial(_publish_committed, message))
     return message

@@ -25,6 +25,7 @@ from loom_common import (
     sensitive_views,
 )
 from loom_common.api_errors import error_response
+from loom_common.broker import MessageNotSent
 from loom_common.db import Database
 from loom_common.health import Readiness, broker_check
 from loom_common.metrics import render_metrics
@@ -106,6 +107,7 @@ def init_app(
 
     openapi.init_app(app, spec)
     app.register_error_handler(dramatiq.errors.BrokerConnectionError, _broker_unavailable)
+    app.register_error_handler(MessageNotSent, _committed_but_not_queued)
 
 
 def _broker_unavailable(error: Exception) -> Response:
@@ -114,6 +116,18 @@ def _broker_unavailable(error: Exception) -> Response:
     return error_response(
         503,
         "the message broker is unreachable, nothing was queued; try again shortly",
+        code="broker_unavailable",
+        headers={"Retry-After": "5"},
+    )
+
+
+def _committed_but_not_queued(error: Exception) -> Response:
+    """The rows were committed before the broker refused their message (send_after_commit):
+    the caller must not be told "nothing happened", nor "accepted"."""
+    return error_response(
+        503,
+        "the change was saved, but the background work it asks for could not be queued"
+        " (the message broker is unreachable) and will not run",
         code="broker_unavailable",
         headers={"Retry-After": "5"},
     )

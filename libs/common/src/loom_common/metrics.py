@@ -55,6 +55,13 @@ ERROR_EVENTS_DROPPED = Counter(
     ["service", "reason"],
 )
 
+MESSAGES_UNSENT = Counter(
+    "loom_messages_unsent_total",
+    "Messages about rows already committed that the broker did not take: the work they ask"
+    " for will not run (no outbox yet; see broker.send_after_commit)",
+    ["queue", "actor"],
+)
+
 
 def render_metrics() -> tuple[bytes, str]:
     """The current samples in Prometheus text format, and their content type."""

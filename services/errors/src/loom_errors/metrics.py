@@ -25,6 +25,10 @@ EVENTS_TRIMMED = Counter(
     "loom_errors_events_trimmed_total",
     "Stored events deleted to keep an issue under its cap (the issue still counts them)",
 )
+EVENTS_DUPLICATE = Counter(
+    "loom_errors_events_duplicate_total",
+    "Events whose event_id was stored already (a redelivery, a sender's retry): not counted again",
+)
 EVENTS_DEAD_LETTERED = Counter(
     "loom_errors_events_dead_lettered_total", "Queued events refused as malformed by the consumer"
 )

@@ -9,7 +9,10 @@ JOBS_REFUSED = Counter(
     "loom_worker_jobs_refused_total", "POST /api/jobs requests refused", ["reason"]
 )
 JOBS_SKIPPED = Counter(
-    "loom_worker_jobs_skipped_total", "Deliveries of jobs not run again", ["reason"]
+    "loom_worker_jobs_skipped_total",
+    "Duplicate deliveries of jobs acked without running (reason: already_succeeded,"
+    " already_failed, already_dead, running_elsewhere)",
+    ["reason"],
 )
 EMAILS_SENT = Counter("loom_worker_emails_sent_total", "Emails the SMTP server accepted", ["job"])
 EMAILS_SKIPPED = Counter(

@@ -7,10 +7,10 @@ that starts and ends within the same batch is a single upsert. Changes are appli
 order they were handed over, so a record's statuses end as if written one by one.
 
 Callers that must not go on before their change is stored (the ack of a job, a progress
-report) wait on the :class:`Written` they get back. A start is not waited for: it is held
-back up to ``START_LINGER_SECONDS`` to share its row write with the job's end, so a long
-job shows "running" that much later, and a worker killed within that window of a job's
-start leaves the attempt uncounted. On PostgreSQL these transactions commit without
+report) wait on the :class:`Written` they get back. A change nobody waits for is held
+back up to ``START_LINGER_SECONDS`` to share its row write with the next one of its job.
+(A job's start is not written here: it is a claim, committed before the job runs, so that
+a duplicate delivery can be told apart; see job_claims.py.) On PostgreSQL these transactions commit without
 waiting for the WAL flush (see ``_open_connection``).
 """
 

@@ -2,9 +2,11 @@
 
 queued (POST /api/jobs) -> running -> succeeded, or retrying -> ... -> dead (retries
 exhausted, in ``<queue>.XQ``), or failed (a permanent error such as invalid arguments; also
-kept in ``<queue>.XQ``). A delivery of a job whose record already says succeeded (the worker
-died between recording and acking) is acked without running it again. The writes go through
-one writer thread per process, many jobs per transaction (record_writer.py).
+kept in ``<queue>.XQ``). Each delivery first claims the record (job_claims.py): a duplicate
+of a finished job, or a second copy of a job running now, is acked without running; a job
+redelivered because its worker died runs again as a new attempt on the same record. The
+claim is one commit on the worker thread; the outcomes go through one writer thread per
+process, many jobs per transaction (record_writer.py).
 
 It must sit before Retries in the middleware list: after-hooks run in reverse order, so
 it then sees whether Retries will run the message again or has sent it to the dead letters.
@@ -18,10 +20,10 @@ from typing import Any
 from dramatiq import Middleware
 from dramatiq.middleware import SkipMessage
 from loguru import logger
-from sqlalchemy import select
 
 from loom_common.db import Database, utcnow
 from loom_common.scrubbing import scrub_event, scrub_text
+from loom_worker.job_claims import claim_job
 from loom_worker.metrics import JOBS_SKIPPED
 from loom_worker.models import Job
 from loom_worker.record_writer import Change, RecordWriter, Written
@@ -51,12 +53,6 @@ def _is_permanent(broker: Any, message: Any, exception: BaseException) -> bool:
     return bool(throws) and isinstance(exception, throws)
 
 
-def _may_have_run_before(message: Any) -> bool:
-    """A redelivery (the worker died before its ack) or a retry may find its job done already.
-    Messages not from RabbitMQ say nothing about redelivery: they are checked too."""
-    return bool(getattr(message, "redelivered", True) or message.options.get("retries"))
-
-
 class JobTracking(Middleware):
     """Records go through a :class:`RecordWriter`; the ack (or nack) of a message waits until
     its outcome is stored, so a job that is acked always has a record that says how it ended."""
@@ -68,20 +64,17 @@ class JobTracking(Middleware):
         self._outcomes: dict[int, Written] = {}
 
     def before_process_message(self, broker: Any, message: Any) -> None:
-        if _may_have_run_before(message):
-            with self.database.session(use_primary=True) as session:
-                status = session.scalar(select(Job.status).where(Job.id == message.message_id))
-            if status == "succeeded":
-                JOBS_SKIPPED.labels("already_succeeded").inc()
-                raise SkipMessage(f"job {message.message_id} already succeeded")
         new_record = {
             "actor": message.actor_name,
             "queue": message.queue_name.removesuffix(".DQ"),
             "arguments": record_arguments(message.kwargs, message.args),
             "request_id": message.options.get("request_id"),
         }
-        started = {"status": "running", "started_at": utcnow()}
-        self.records.submit(Change(message.message_id, started, insert=new_record, attempts=1))
+        claim = claim_job(self.database, message, new_record)
+        if claim != "claimed":
+            reason = claim if claim == "running_elsewhere" else f"already_{claim}"
+            JOBS_SKIPPED.labels(reason).inc()
+            raise SkipMessage(f"job {message.message_id}: {claim.replace('_', ' ')}")
 
     def after_process_message(
         self, broker: Any, message: Any, *, result: Any = None, exception: Any = None

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from loom_common.db import Database
 from loom_errors.config import ErrorsConfig, load_errors_config
 from loom_errors.models import Issue, utcnow
+from loom_errors.metrics import EVENTS_DUPLICATE
 from loom_errors.store.event_batch import PreparedEvent, Stored, prepare_event, store_batch
 
 __all__ = [
@@ -79,13 +80,16 @@ def ingest_batch(
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             with database.session() as session:
-                return store_batch(
+                outcomes = store_batch(
                     session, batch, received_at=utcnow(), keep_latest=config.events_per_issue
                 )
         except IntegrityError:
             # Lost a race on an event id: the rows exist now, and count as duplicates.
             if attempt == _ATTEMPTS:
                 raise
+            continue
+        EVENTS_DUPLICATE.inc(sum(stored.duplicate for stored in outcomes))
+        return outcomes
     raise AssertionError("unreachable")
 
 
