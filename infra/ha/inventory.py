@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 import ssh
@@ -105,22 +106,32 @@ def settings(topology: Topology, values: dict[str, str]) -> dict[str, str]:
     return lines
 
 
+def _base_tool(name: str) -> str | None:
+    """A tool of the interpreter the repository's virtualenv was made from (pyenv's shims
+    are scripts that need the controller's environment, which an SSH session has not)."""
+    beside = Path(sys.base_prefix) / "bin" / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
 def host_vars(topology: Topology, host_root: Path, address: str) -> dict[str, object]:
-    uv = shutil.which("uv")
+    uv = _base_tool("uv")
     return {
         "ansible_host": address,
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(ssh.client_key(topology)),
         "ansible_ssh_common_args": ssh.ansible_ssh_args(topology),
         "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_remote_tmp": str(host_root / "tmp" / "ansible"),
         "loom_host_root": str(host_root),
         "loom_systemd": False,
         # The machine's packages are shared by every host: the harness installs none.
         "loom_install_packages": False,
         "loom_manage_user": False,
-        "loom_python": "/usr/bin/python3",
+        # The lock's markers are resolved for the controller's Python (3.11.7 here; Debian's
+        # 3.11.2 would want wheels the artifact does not hold).
+        "loom_python": _base_tool("python3") or "/usr/bin/python3",
         "loom_installer": "uv" if uv else "pip",
-        "loom_uv": str(Path(uv).resolve()) if uv else "uv",
+        "loom_uv": uv or "uv",
         # supervisord from the repository's virtualenv (the machine has no supervisor package).
         "supervisor_bin_dir": str(REPO_ROOT / ".venv" / "bin"),
         "nginx_user": "root",
