@@ -56,15 +56,17 @@ def broker_url(topology: Topology, password: str) -> str:
 
 
 def database_urls(topology: Topology, passwords: dict[str, str]) -> dict[str, str]:
-    """Multi-host libpq URLs: libpq tries each host and keeps the one that takes writes."""
-    hosts = topology.with_role("postgresql")
-    host_list = ",".join(host.address for host in hosts)
-    port_list = ",".join("5432" for _ in hosts)
+    """Multi-host libpq URLs: libpq tries each host and keeps the one that takes writes
+    (``read-write``) or a standby when one answers (``prefer-standby``, for reads).
+
+    One ``host=address:port`` per host, no commas: replica URLs are a comma-separated list,
+    and SQLAlchemy's psycopg dialect joins repeated ``host`` into libpq's ``host=a,b``."""
+    hosts = "&".join(f"host={host.address}:5432" for host in topology.with_role("postgresql"))
     urls = {}
     for service in SERVICES:
         base = (
             f"postgresql+psycopg://loom_{service}:{passwords[service.upper() + '_DB_PASSWORD']}"
-            f"@/loom_{service}?host={host_list}&port={port_list}"
+            f"@/loom_{service}?{hosts}"
         )
         urls[service] = base + "&target_session_attrs=read-write"
         urls[f"{service}_replicas"] = base + "&target_session_attrs=prefer-standby"
