@@ -29,7 +29,17 @@ SECRET_NAMES = (
     "SMTP_PASSWORD",
 )  # fmt: skip
 # Groups the hosts' roles name, in the production inventory's order.
-GROUPS = ("web", "worker", "errors", "logs", "rabbitmq", "postgresql", "etcd", "redis", "loadbalancer")
+GROUPS = (
+    "web",
+    "worker",
+    "errors",
+    "logs",
+    "rabbitmq",
+    "postgresql",
+    "etcd",
+    "redis",
+    "loadbalancer",
+)
 
 
 def load_secrets(topology: Topology) -> dict[str, str]:
@@ -51,7 +61,8 @@ def entry_urls(topology: Topology) -> dict[str, str]:
 def broker_url(topology: Topology, password: str) -> str:
     """Every RabbitMQ node, ``;``-separated: publishers and consumers move to a live one."""
     return ";".join(
-        f"amqp://loom:{password}@{host.address}:5672/loom" for host in topology.with_role("rabbitmq")
+        f"amqp://loom:{password}@{host.address}:5672/loom"
+        for host in topology.with_role("rabbitmq")
     )
 
 
@@ -177,7 +188,10 @@ def write(topology: Topology) -> tuple[Path, Path]:
     settings_path = topology.var / "settings.env"
     for path, text in (
         (inventory_path, json.dumps(inventory(topology, values), indent=2) + "\n"),  # JSON is YAML
-        (settings_path, "".join(f"{key}={value}\n" for key, value in settings(topology, values).items())),
+        (
+            settings_path,
+            "".join(f"{key}={value}\n" for key, value in settings(topology, values).items()),
+        ),
     ):
         path.touch(mode=0o600)
         path.write_text(text)

@@ -79,7 +79,9 @@ class LiveTopology:
             "-o", "ConnectTimeout=5", f"root@{self.host(host).address}", *command,
         ]  # fmt: skip
 
-    def run(self, host: str, *command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, host: str, *command: str, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
         """A command on the host over SSH (its output captured; check the return code yourself)."""
         return subprocess.run(
             self.ssh_command(host, *command), capture_output=True, text=True, timeout=timeout

@@ -8,7 +8,6 @@ import os
 from urllib.parse import urlsplit
 
 import requests
-
 from live import LiveTopology
 
 
