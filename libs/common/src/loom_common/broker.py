@@ -33,6 +33,7 @@ from loom_common.job_options import (
     DEFAULT_MIN_BACKOFF_MS,
     DEFAULT_TIME_LIMIT_MS,
 )
+from loom_common.metrics import MESSAGES_UNSENT
 from loom_common.middleware import (
     DeadLetterReason,
     ErrorCapture,
@@ -40,7 +41,6 @@ from loom_common.middleware import (
     RequestIdPropagation,
     ShippingPause,
 )
-from loom_common.metrics import MESSAGES_UNSENT
 from loom_common.request_context import new_request_id, request_id_var
 from loom_common.settings import Settings
 
