@@ -88,7 +88,9 @@ def test_a_greeting_whose_commit_fails_is_not_sent(
 def _unsent(app: Flask) -> float:
     text = app.test_client().get("/metrics").get_data(as_text=True)
     wanted = f'loom_messages_unsent_total{{actor="{GREET_ACTOR}",queue="{JOBS_QUEUE}"}}'
-    return sum(float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(wanted))
+    return sum(
+        float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(wanted)
+    )
 
 
 def test_a_greeting_the_broker_does_not_take_is_a_503_counted_on_metrics(
