@@ -25,7 +25,6 @@ from loom_common.db import Database, utcnow
 from loom_common.scrubbing import scrub_event, scrub_text
 from loom_worker.job_claims import claim_job
 from loom_worker.metrics import JOBS_SKIPPED
-from loom_worker.models import Job
 from loom_worker.record_writer import Change, RecordWriter, Written
 
 # How long an ack waits for its job's outcome to be stored before it goes ahead regardless.

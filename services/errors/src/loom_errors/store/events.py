@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from loom_common.db import Database
 from loom_errors.config import ErrorsConfig, load_errors_config
-from loom_errors.models import Issue, utcnow
 from loom_errors.metrics import EVENTS_DUPLICATE
+from loom_errors.models import Issue, utcnow
 from loom_errors.store.event_batch import PreparedEvent, Stored, prepare_event, store_batch
 
 __all__ = [
