@@ -16,8 +16,9 @@ from web_helpers import PASSWORD, JobsQueue, post_form, unique_email
 from loom_common.broker import LoomRabbitmqBroker
 from loom_common.contracts import JOB_WELCOME_EMAIL, JOBS_QUEUE
 from loom_common.flask_app import app_database as database
+from loom_common.testing import wait_until
 from loom_web.api.greetings import GREET_ACTOR
-from loom_web.models import GreetingRequest, User
+from loom_web.models import OUTBOX, GreetingRequest, User
 
 
 @pytest.fixture(autouse=True)
@@ -85,35 +86,56 @@ def test_a_greeting_whose_commit_fails_is_not_sent(
     assert recorded == queued.json["job_id"]
 
 
-def _unsent(app: Flask) -> float:
+def _sample(app: Flask, name: str, **labels: str) -> float:
     text = app.test_client().get("/metrics").get_data(as_text=True)
-    wanted = f'loom_messages_unsent_total{{actor="{GREET_ACTOR}",queue="{JOBS_QUEUE}"}}'
+    inside = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+    wanted = f"{name}{{{inside}}} "
     return sum(
         float(line.rpartition(" ")[2]) for line in text.splitlines() if line.startswith(wanted)
     )
 
 
-def test_a_greeting_the_broker_does_not_take_is_a_503_counted_on_metrics(
-    app: Flask, operator_headers: dict[str, str]
+def _in_outbox(app: Flask, job_id: str) -> bool:
+    with database(app).session() as session:
+        return session.scalar(select(OUTBOX.c.id).where(OUTBOX.c.id == job_id)) is not None
+
+
+def test_a_greeting_asked_for_while_the_broker_is_away_is_sent_once_it_is_back(
+    app: Flask, jobs: JobsQueue, operator_headers: dict[str, str]
 ) -> None:
-    """The row is committed before the publish: the answer says so instead of 202, and the
-    lost message is counted (there is no outbox to send it later)."""
-    before = _unsent(app)
+    """The message is written with the greeting's row (the outbox): the request is accepted,
+    the broker's absence counted, and the relay sends it when the broker answers again."""
+    deferred = _sample(app, "loom_outbox_messages_deferred_total", queue=JOBS_QUEUE)
+    relayed = _sample(app, "loom_outbox_messages_relayed_total", queue=JOBS_QUEUE)
     working = dramatiq.get_broker()
     unreachable = LoomRabbitmqBroker(url="amqp://guest:guest@127.0.0.1:1/%2F", middleware=[])
     dramatiq.set_broker(unreachable)
     try:
-        refused = app.test_client().post(
-            "/api/greetings", json={"name": "Unqueued"}, headers=operator_headers
+        accepted = app.test_client().post(
+            "/api/greetings", json={"name": "Deferred"}, headers=operator_headers
         )
+        assert accepted.status_code == 202
+        job_id = accepted.json["job_id"]
+        assert _in_outbox(app, job_id)
+        assert _sample(app, "loom_outbox_messages_deferred_total", queue=JOBS_QUEUE) == deferred + 1
     finally:
         dramatiq.set_broker(working)
         unreachable.close()
 
-    assert refused.status_code == 503
-    assert refused.headers["Retry-After"] == "5"
-    assert refused.json["error"]["code"] == "broker_unavailable"
-    assert "saved" in refused.json["error"]["message"]
-    assert _unsent(app) == before + 1
-    with database(app).session() as session:
-        assert session.scalar(select(GreetingRequest).where(GreetingRequest.name == "Unqueued"))
+    message = jobs.wait(GREET_ACTOR, name="Deferred")
+    assert message["message_id"] == job_id
+    wait_until(lambda: not _in_outbox(app, job_id), message="the outbox row deleted")
+    assert _sample(app, "loom_outbox_messages_relayed_total", queue=JOBS_QUEUE) == relayed + 1
+    jobs.seen.extend(jobs.drain("jobs"))
+    assert len(jobs.matching(GREET_ACTOR, name="Deferred")) == 1
+
+
+def test_a_greeting_sent_at_once_leaves_no_outbox_row(
+    app: Flask, jobs: JobsQueue, operator_headers: dict[str, str]
+) -> None:
+    queued = app.test_client().post(
+        "/api/greetings", json={"name": "Prompt"}, headers=operator_headers
+    )
+    assert queued.status_code == 202
+    jobs.wait(GREET_ACTOR, name="Prompt")
+    assert not _in_outbox(app, queued.json["job_id"])

@@ -41,6 +41,7 @@ from loom_common.middleware import (
     RequestIdPropagation,
     ShippingPause,
 )
+from loom_common.outbox import outbox_of
 from loom_common.request_context import new_request_id, request_id_var
 from loom_common.settings import Settings
 
@@ -178,13 +179,18 @@ def send_after_commit(
     once the session commits, and never if it rolls back. The message (and its id, to
     record) is returned at once.
 
-    If the broker does not take it, the commit raises :class:`MessageNotSent` (the rows are
-    committed by then; web answers 503 saying so) and the loss is counted. What is missing is
-    a transactional outbox (the message written as a row in the same transaction, published
-    by a relay, deleted on confirm): with it nothing would be lost here.
+    With an outbox attached to the session's database (loom_common.outbox), the message is
+    written in the same transaction and a broker that is away only delays it. Without one,
+    if the broker does not take it the commit raises :class:`MessageNotSent` (the rows are
+    committed by then; web answers 503 saying so) and the loss is counted.
     """
     message = _message(queue, actor_name, payload)
     # Stamped now: the request id is that of the request that wrote the rows.
     message.options["request_id"] = request_id_var.get() or new_request_id()
-    after_commit(session, partial(_publish_committed, message))
+    outbox = outbox_of(session)
+    if outbox is not None:
+        outbox.add(session, message)
+        after_commit(session, partial(outbox.publish_committed, message))
+    else:
+        after_commit(session, partial(_publish_committed, message))
     return message

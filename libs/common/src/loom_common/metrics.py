@@ -58,7 +58,7 @@ ERROR_EVENTS_DROPPED = Counter(
 MESSAGES_UNSENT = Counter(
     "loom_messages_unsent_total",
     "Messages about rows already committed that the broker did not take: the work they ask"
-    " for will not run (no outbox yet; see broker.send_after_commit)",
+    " for will not run (services without an outbox; see broker.send_after_commit)",
     ["queue", "actor"],
 )
 

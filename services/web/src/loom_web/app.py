@@ -7,6 +7,7 @@ from flask import Flask
 from loom_common import flask_app, page_headers
 from loom_common.auth import add_token_verifier
 from loom_common.db import Database
+from loom_common.outbox import Outbox
 from loom_common.runtime import init_process
 from loom_common.settings import Settings
 from loom_web import refusals
@@ -21,6 +22,7 @@ from loom_web.api.v1_tokens import api_tokens
 from loom_web.config import WebConfig, load_web_config
 from loom_web.debug import debug
 from loom_web.extensions import csrf, spec
+from loom_web.models import OUTBOX
 from loom_web.pages import pages
 from loom_web.projects import cache as project_cache
 from loom_web.projects.pages import project_pages
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, config: WebConfig | None = None
         LOOM_WORKER_URL=settings.service_url("worker"),
     )
     database = Database.for_service(settings, "web")
+    Outbox(database, OUTBOX).attach()  # jobs asked for survive a broker away at commit time
     flask_app.init_app(app, settings, config=config, spec=spec, database=database, sessions=True)
 
     api_blueprints = [api, api_tokens, api_projects, api_internal]

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from loom_common.db import UTCDateTime, utcnow
+from loom_common.outbox import outbox_table
 
 ROLES = ("owner", "member")
 TASK_STATUSES = ("open", "in_progress", "done")
@@ -136,3 +137,8 @@ class Export(Base):
     )
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Messages about rows, written with them (loom_common.outbox): the jobs web asks for survive
+# a broker that is away when the request commits.
+OUTBOX = outbox_table(Base.metadata)

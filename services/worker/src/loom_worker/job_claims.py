@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Literal
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import ColumnElement, Table, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from loom_common.db import Database, utcnow
@@ -37,7 +37,7 @@ Claim = Literal["claimed", "succeeded", "failed", "dead", "running_elsewhere"]
 def _claim_statement(dialect: str, redelivered: bool) -> Any:
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(JOBS)
-    claimable = JOBS.c.status.in_(CLAIMABLE)
+    claimable: ColumnElement[bool] = JOBS.c.status.in_(CLAIMABLE)
     if redelivered:
         claimable = or_(claimable, JOBS.c.status == "running")
     return statement.on_conflict_do_update(
@@ -71,6 +71,6 @@ def claim_job(database: Database, message: Any, new_record: dict[str, Any]) -> C
         if connection.execute(statement, values).first() is not None:
             return "claimed"
         status = connection.scalar(select(JOBS.c.status).where(JOBS.c.id == message.message_id))
-    if status in ("succeeded", "failed", "dead"):
-        return status  # type: ignore[return-value]
+    if status == "succeeded" or status == "failed" or status == "dead":
+        return status
     return "running_elsewhere"
