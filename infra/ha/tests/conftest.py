@@ -3,6 +3,8 @@ bridge ``htbr0``, folder ``var/ha-ht``) before the first test, ``ha.py down`` af
 
 Tests take the ``topology`` fixture (a :class:`live.LiveTopology`). ``LOOM_HA_KEEP=1`` leaves
 the topology up after the session (to look at it; the next session reuses what is there).
+``LOOM_HA_TOPOLOGY=var/ha/topology.json`` runs the tests against a topology already up (made
+by ``make ha-up``), without bringing one up or down.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ def _ha(command: str) -> None:
 
 @pytest.fixture(scope="session")
 def topology() -> Iterator[LiveTopology]:
+    existing = os.environ.get("LOOM_HA_TOPOLOGY")
+    if existing:
+        yield LiveTopology.load(Path(existing).resolve())
+        return
     _ha("up")
     try:
         yield LiveTopology.load(REPO_ROOT / "var" / "ha-ht" / "topology.json")
