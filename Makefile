@@ -63,3 +63,18 @@ rollback: uv
 	@test -n "$(SERVICE)" || (echo "usage: make rollback SERVICE=web|worker|errors|logs ENV=staging|production" && exit 2)
 	@test -x $(ANSIBLE_PLAYBOOK) || UV_PROJECT_ENVIRONMENT=var/infra-venv uv sync --frozen --only-group infra
 	$(DEPLOY) -e rollback=true
+
+## make ha-up [HA_PREFIX=ha- HA_SUBNET=10.77.0 HA_BRIDGE=loomha0]: every host of the HA topology
+## as a network namespace on this machine, configured and deployed over SSH (needs root)
+HA_PREFIX ?= ha-
+HA_SUBNET ?= 10.77.0
+HA_BRIDGE ?= loomha0
+HA_ARGS = --prefix '$(HA_PREFIX)' --subnet '$(HA_SUBNET)' --bridge '$(HA_BRIDGE)'
+
+.PHONY: ha-up ha-down
+ha-up: install
+	.venv/bin/python infra/ha/ha.py up $(HA_ARGS)
+
+## make ha-down: every process, namespace, cable and folder ha-up made, gone
+ha-down:
+	$(if $(wildcard .venv/bin/python),.venv/bin/python,$(PYTHON)) infra/ha/ha.py down $(HA_ARGS)

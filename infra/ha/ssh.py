@@ -109,8 +109,12 @@ def ssh_command(topology: Topology, host: Host, *command: str) -> list[str]:
     ]  # fmt: skip
 
 
-def ansible_ssh_args() -> str:
-    return "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o ControlMaster=auto -o ControlPersist=120s"
+def ansible_ssh_args(topology: Topology) -> str:
+    """One SSH connection per host, kept open between tasks and playbooks (ControlPersist)."""
+    return (
+        "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+        f" -o ControlMaster=auto -o ControlPersist=300s -o ControlPath={key_folder(topology)}/cm-%C"
+    )
 
 
 def kill_everything(pids: list[int]) -> None:
