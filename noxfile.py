@@ -81,6 +81,17 @@ def test_infra(session: nox.Session) -> None:
     pytest(session, "infra/tests")
 
 
+@nox.session(name="test-ha")
+def test_ha(session: nox.Session) -> None:
+    """The HA topology (infra/ha): ha-up with the ht- prefix, the tests, ha-down (needs root).
+
+    The harness itself runs from the repository's .venv (`make install`): Ansible drives the
+    hosts, and the hosts' supervisord comes from there too."""
+    session.run("make", "--no-print-directory", "install", external=True, silent=True)
+    sync(session, "--package", "loom-common", "--extra", "test", "--no-dev")
+    pytest(session, "infra/ha/tests")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     sync(session, "--only-group", "lint")

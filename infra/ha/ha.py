@@ -36,7 +36,9 @@ ANSIBLE_DIR = REPO_ROOT / "infra" / "ansible"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 # Until the rabbitmq role (h-messaging) and the Patroni/etcd roles (h-database) are merged:
 # site.yml skips those hosts and this playbook starts one plain node of each instead.
-TEMPORARY_PLAYBOOK = Path(__file__).resolve().parent / "playbooks" / "TEMPORARY-single-broker-database.yml"
+TEMPORARY_PLAYBOOK = (
+    Path(__file__).resolve().parent / "playbooks" / "TEMPORARY-single-broker-database.yml"
+)
 STARTED = time.monotonic()
 
 
@@ -68,6 +70,8 @@ def ansible_environment(topology: Topology) -> dict[str, str]:
         ANSIBLE_LOCAL_TEMP=str(topology.var / "ansible-tmp"),
         ANSIBLE_SSH_RETRIES="3",
         ANSIBLE_TIMEOUT="30",
+        # No role reads facts: skip gathering them (a Python run per host per play).
+        ANSIBLE_GATHERING="explicit",
     )
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
@@ -98,13 +102,17 @@ def playbook(topology: Topology, path: Path, *args: str) -> list[str]:
 
 def in_parallel(steps: dict[str, list[str]], topology: Topology) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(steps)) as pool:
-        futures = [pool.submit(run_logged, name, command, topology) for name, command in steps.items()]
+        futures = [
+            pool.submit(run_logged, name, command, topology) for name, command in steps.items()
+        ]
         for future in futures:
             future.result()
 
 
 def net_up(topology: Topology) -> None:
-    say(f"network: bridge {topology.bridge} {topology.gateway}/24, {len(topology.hosts)} namespaces")
+    say(
+        f"network: bridge {topology.bridge} {topology.gateway}/24, {len(topology.hosts)} namespaces"
+    )
     network.up(topology)
     say(f"sshd on each of {len(topology.hosts)} hosts")
     ssh.up(topology)
@@ -127,7 +135,9 @@ def wait_ready(topology: Topology, timeout: float = 120) -> None:
     while waiting:
         waiting = {service: url for service, url in waiting.items() if not ready(url)}
         if waiting and time.monotonic() > deadline:
-            raise SystemExit(f"ha: not ready through the load balancer: {', '.join(waiting.values())}")
+            raise SystemExit(
+                f"ha: not ready through the load balancer: {', '.join(waiting.values())}"
+            )
         if waiting:
             time.sleep(1)
 
@@ -139,7 +149,9 @@ def process_list(pids: list[int]) -> list[dict[str, object]]:
             raw = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue  # gone meanwhile
-        processes.append({"pid": pid, "command": raw.replace(b"\0", b" ").decode(errors="replace").strip()})
+        processes.append(
+            {"pid": pid, "command": raw.replace(b"\0", b" ").decode(errors="replace").strip()}
+        )
     return processes
 
 
@@ -175,12 +187,16 @@ def describe(topology: Topology) -> dict[str, object]:
 def up(topology: Topology) -> None:
     net_up(topology)
     inventory_path, settings_path = inventory.write(topology)
-    say(f"inventory {inventory_path.relative_to(REPO_ROOT)}, settings {settings_path.relative_to(REPO_ROOT)}")
+    say(
+        f"inventory {inventory_path.relative_to(REPO_ROOT)}, settings {settings_path.relative_to(REPO_ROOT)}"
+    )
     artifacts = topology.var / "dist"
     say("site.yml over SSH (service hosts, load balancer, Redis), the temporary broker and database,"
         " and a release of each service, side by side")  # fmt: skip
     steps = {
-        "site": playbook(topology, ANSIBLE_DIR / "site.yml", "--limit", "all:!rabbitmq:!postgresql:!etcd"),
+        "site": playbook(
+            topology, ANSIBLE_DIR / "site.yml", "--limit", "all:!rabbitmq:!postgresql:!etcd"
+        ),
         "temporary-broker-database": playbook(topology, TEMPORARY_PLAYBOOK),
     }
     for service in inventory.SERVICES:
@@ -192,9 +208,13 @@ def up(topology: Topology) -> None:
     in_parallel(
         {
             f"deploy-{service}": [
-                "make", "--no-print-directory", "deploy", f"SERVICE={service}",
-                f"INVENTORY={topology.var / 'inventory.yml'}", f"ARTIFACTS={artifacts}",
-            ]  # fmt: skip
+                "make",
+                "--no-print-directory",
+                "deploy",
+                f"SERVICE={service}",
+                f"INVENTORY={topology.var / 'inventory.yml'}",
+                f"ARTIFACTS={artifacts}",
+            ]
             for service in inventory.SERVICES
         },
         topology,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import sys
 from pathlib import Path
 
 import ssh
@@ -28,7 +29,17 @@ SECRET_NAMES = (
     "SMTP_PASSWORD",
 )  # fmt: skip
 # Groups the hosts' roles name, in the production inventory's order.
-GROUPS = ("web", "worker", "errors", "logs", "rabbitmq", "postgresql", "etcd", "redis", "loadbalancer")
+GROUPS = (
+    "web",
+    "worker",
+    "errors",
+    "logs",
+    "rabbitmq",
+    "postgresql",
+    "etcd",
+    "redis",
+    "loadbalancer",
+)
 
 
 def load_secrets(topology: Topology) -> dict[str, str]:
@@ -50,20 +61,23 @@ def entry_urls(topology: Topology) -> dict[str, str]:
 def broker_url(topology: Topology, password: str) -> str:
     """Every RabbitMQ node, ``;``-separated: publishers and consumers move to a live one."""
     return ";".join(
-        f"amqp://loom:{password}@{host.address}:5672/loom" for host in topology.with_role("rabbitmq")
+        f"amqp://loom:{password}@{host.address}:5672/loom"
+        for host in topology.with_role("rabbitmq")
     )
 
 
 def database_urls(topology: Topology, passwords: dict[str, str]) -> dict[str, str]:
-    """Multi-host libpq URLs: libpq tries each host and keeps the one that takes writes."""
-    hosts = topology.with_role("postgresql")
-    host_list = ",".join(host.address for host in hosts)
-    port_list = ",".join("5432" for _ in hosts)
+    """Multi-host libpq URLs: libpq tries each host and keeps the one that takes writes
+    (``read-write``) or a standby when one answers (``prefer-standby``, for reads).
+
+    One ``host=address:port`` per host, no commas: replica URLs are a comma-separated list,
+    and SQLAlchemy's psycopg dialect joins repeated ``host`` into libpq's ``host=a,b``."""
+    hosts = "&".join(f"host={host.address}:5432" for host in topology.with_role("postgresql"))
     urls = {}
     for service in SERVICES:
         base = (
             f"postgresql+psycopg://loom_{service}:{passwords[service.upper() + '_DB_PASSWORD']}"
-            f"@/loom_{service}?host={host_list}&port={port_list}"
+            f"@/loom_{service}?{hosts}"
         )
         urls[service] = base + "&target_session_attrs=read-write"
         urls[f"{service}_replicas"] = base + "&target_session_attrs=prefer-standby"
@@ -105,22 +119,32 @@ def settings(topology: Topology, values: dict[str, str]) -> dict[str, str]:
     return lines
 
 
+def _base_tool(name: str) -> str | None:
+    """A tool of the interpreter the repository's virtualenv was made from (pyenv's shims
+    are scripts that need the controller's environment, which an SSH session has not)."""
+    beside = Path(sys.base_prefix) / "bin" / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
 def host_vars(topology: Topology, host_root: Path, address: str) -> dict[str, object]:
-    uv = shutil.which("uv")
+    uv = _base_tool("uv")
     return {
         "ansible_host": address,
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(ssh.client_key(topology)),
         "ansible_ssh_common_args": ssh.ansible_ssh_args(topology),
         "ansible_python_interpreter": "/usr/bin/python3",
+        "ansible_remote_tmp": str(host_root / "tmp" / "ansible"),
         "loom_host_root": str(host_root),
         "loom_systemd": False,
         # The machine's packages are shared by every host: the harness installs none.
         "loom_install_packages": False,
         "loom_manage_user": False,
-        "loom_python": "/usr/bin/python3",
+        # The lock's markers are resolved for the controller's Python (3.11.7 here; Debian's
+        # 3.11.2 would want wheels the artifact does not hold).
+        "loom_python": _base_tool("python3") or "/usr/bin/python3",
         "loom_installer": "uv" if uv else "pip",
-        "loom_uv": str(Path(uv).resolve()) if uv else "uv",
+        "loom_uv": uv or "uv",
         # supervisord from the repository's virtualenv (the machine has no supervisor package).
         "supervisor_bin_dir": str(REPO_ROOT / ".venv" / "bin"),
         "nginx_user": "root",
@@ -164,7 +188,10 @@ def write(topology: Topology) -> tuple[Path, Path]:
     settings_path = topology.var / "settings.env"
     for path, text in (
         (inventory_path, json.dumps(inventory(topology, values), indent=2) + "\n"),  # JSON is YAML
-        (settings_path, "".join(f"{key}={value}\n" for key, value in settings(topology, values).items())),
+        (
+            settings_path,
+            "".join(f"{key}={value}\n" for key, value in settings(topology, values).items()),
+        ),
     ):
         path.touch(mode=0o600)
         path.write_text(text)
