@@ -31,11 +31,27 @@ CABLE_OUT = 30.0  # fault 2: how long the node is off the network
 
 @pytest.fixture(scope="module")
 def whole(topology: LiveTopology) -> LiveTopology:
-    """The topology, checked whole before the first fault: every node in the cluster, one
-    Patroni primary and one streaming standby, every service host ready."""
-    faults.wait_until(lambda: faults.rabbitmq_whole(topology), 120, "RabbitMQ cluster whole")
-    faults.wait_until(lambda: faults.patroni_primary(topology) is not None, 120, "a primary")
+    """The topology, every service ready through the load balancer before the first fault."""
+    for service, url in topology.entry_urls.items():
+        faults.wait_until(lambda url=url: faults.get(url + "/readyz").ok, 120, f"{service} ready")
     return topology
+
+
+def cluster_whole(topology: LiveTopology) -> None:
+    """Before a broker fault: every RabbitMQ node running, none partitioned."""
+    faults.wait_until(lambda: faults.rabbitmq_whole(topology), 120, "RabbitMQ cluster whole")
+
+
+def database_whole(topology: LiveTopology) -> None:
+    """Before a database fault: a Patroni primary and every other member a streaming standby."""
+    faults.wait_until(lambda: faults.patroni_primary(topology) is not None, 120, "a primary")
+    for host in topology.with_role("postgresql"):
+        if host.name != faults.patroni_primary(topology):
+            faults.wait_until(
+                lambda host=host: faults.patroni(topology, host.name, "replica"),
+                120,
+                f"{host.name} a streaming standby",
+            )
 
 
 @pytest.fixture
@@ -65,6 +81,7 @@ def assert_nothing_lost(report: Report) -> None:
 
 def test_sigkill_one_rabbitmq_node(whole: LiveTopology, load: Load) -> None:
     # The first node of every client's broker list: the one they are connected to.
+    cluster_whole(whole)
     node = whole.with_role("rabbitmq")[0].name
     fault_at = time.monotonic()
     killed = whole.kill(node)
@@ -84,6 +101,7 @@ def test_sigkill_one_rabbitmq_node(whole: LiveTopology, load: Load) -> None:
 
 def test_cable_pulled_from_one_rabbitmq_node_heals_alone(whole: LiveTopology, load: Load) -> None:
     # After test 1 the clients moved on to the second node: cut that one.
+    cluster_whole(whole)
     node = whole.with_role("rabbitmq")[1].name
     fault_at = time.monotonic()
     whole.pull_cable(node)
@@ -109,6 +127,7 @@ def test_cable_pulled_from_one_rabbitmq_node_heals_alone(whole: LiveTopology, lo
 
 
 def test_sigkill_postgresql_primary(whole: LiveTopology, load: Load) -> None:
+    database_whole(whole)
     old = faults.patroni_primary(whole)
     assert old is not None, "no Patroni primary before the fault"
     fault_at = time.monotonic()
