@@ -7,12 +7,12 @@ dead-letter queue (``<queue>.XQ``) with the reason (``options.traceback``) in th
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import dramatiq
 import orjson
 import pika
-from dramatiq.brokers.rabbitmq import RabbitmqBroker, _RabbitmqConsumer
+from dramatiq.brokers.rabbitmq import DEAD_MESSAGE_TTL, RabbitmqBroker, _RabbitmqConsumer
 from dramatiq.common import xq_name
 from dramatiq.middleware import (
     AgeLimit,
@@ -93,10 +93,41 @@ def _reason(message: Any) -> str:
     return "rejected by a middleware (age limit, time limit or a skipped message)"
 
 
+QueueType = Literal["classic", "quorum"]
+
+
 class LoomRabbitmqBroker(RabbitmqBroker):
+    """Dramatiq's broker, declaring every queue (``q``, ``q.DQ``, ``q.XQ``) of ``queue_type``.
+
+    Quorum queues are durable, never exclusive and take no ``x-max-priority``; Dramatiq
+    declares its queues durable and non-exclusive already, so only priorities are refused.
+    """
+
+    def __init__(self, *, queue_type: QueueType = "classic", **options: Any) -> None:
+        if queue_type not in ("classic", "quorum"):
+            raise ValueError(f"queue_type must be classic or quorum, got {queue_type!r}")
+        if queue_type == "quorum" and options.get("max_priority"):
+            raise ValueError("quorum queues have no x-max-priority: leave max_priority unset")
+        super().__init__(**options)
+        self.queue_type = queue_type
+
     @property
     def consumer_class(self) -> type:
         return _ReasonedDeadLetterConsumer
+
+    def _build_queue_arguments(self, queue_name: str) -> dict[str, Any]:
+        arguments: dict[str, Any] = super()._build_queue_arguments(queue_name)
+        arguments["x-queue-type"] = self.queue_type
+        return arguments
+
+    def _declare_xq_queue(self, queue_name: str) -> Any:
+        # Dramatiq's own declaration, with the queue type added (quorum queues honour
+        # x-message-ttl since RabbitMQ 3.10).
+        return self.channel.queue_declare(
+            queue=xq_name(queue_name),
+            durable=True,
+            arguments={"x-message-ttl": DEAD_MESSAGE_TTL, "x-queue-type": self.queue_type},
+        )
 
 
 def loom_middleware(service: str) -> list[dramatiq.Middleware]:
@@ -129,6 +160,7 @@ def setup_broker(settings: Settings) -> LoomRabbitmqBroker:
     # "accepted" answer never covers a message lost in a broker restart.
     broker = LoomRabbitmqBroker(
         url=settings.broker_url,
+        queue_type=settings.queue_type,
         confirm_delivery=True,
         middleware=loom_middleware(settings.service or "loom"),
     )

@@ -11,26 +11,22 @@ import time
 from collections.abc import Callable
 
 import orjson
-import pika
 from flask import Flask, Response
 from loguru import logger
+
+from loom_common.broker_urls import connect
 
 ReadinessCheck = Callable[[], None]  # raises with a readable reason when not ready
 UNREACHABLE = "unreachable"
 
 
 def broker_check(broker_url: str, timeout: float = 2.0) -> ReadinessCheck:
-    """Open and close an AMQP connection: proves address, credentials and vhost."""
+    """Open and close an AMQP connection to any node of the list: proves address, credentials
+    and vhost; ready while one node of the cluster answers."""
 
     def check() -> None:
-        first_url = broker_url.split(";")[0]
-        parameters = pika.URLParameters(first_url)
-        parameters.socket_timeout = timeout
-        parameters.blocked_connection_timeout = timeout
-        parameters.connection_attempts = 1
-        parameters.stack_timeout = timeout
         try:
-            connection = pika.BlockingConnection(parameters)
+            connection = connect(broker_url, timeout)
         except Exception as error:
             raise ConnectionError(
                 type(error).__name__ + (f": {error}" if str(error) else "")

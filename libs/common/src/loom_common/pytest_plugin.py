@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import dramatiq
-import pika
 import pytest
 
+from loom_common.broker_urls import connect
 from loom_common.migrations import upgrade
 from loom_common.settings import DEFAULT_API_TOKEN, Settings, load_settings
 from loom_common.testing import temporary_vhost
@@ -59,7 +59,7 @@ def drain_queue(broker_url: str) -> Callable[[str], list[dict[str, Any]]]:
     it and decoded as Dramatiq does."""
 
     def drain(queue: str) -> list[dict[str, Any]]:
-        connection = pika.BlockingConnection(pika.URLParameters(broker_url))
+        connection = connect(broker_url)
         try:
             channel = connection.channel()
             channel.queue_declare(queue, passive=True)

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     var_dir: Path = Path("var")
 
     broker_url: str = DEFAULT_BROKER_URL
+    # quorum: every queue Loom declares is replicated on the cluster's nodes (staging,
+    # production); classic suits one dev node. A queue's type cannot change in place: see
+    # loom_common.queue_migration.
+    queue_type: Literal["classic", "quorum"] = "classic"
     # RabbitMQ's management API (queue depths); unset means http://<broker host>:15672.
     broker_management_url: str | None = None
     web_database_url: str | None = None

@@ -11,6 +11,8 @@ from dramatiq.common import xq_name
 from pika.adapters.blocking_connection import BlockingChannel
 from pika.exceptions import ChannelClosedByBroker
 
+from loom_common.broker_urls import connect
+
 # What Retries and the dead-letter consumer wrote: a requeued message starts afresh.
 _FAILURE_OPTIONS = ("retries", "traceback", "dead_letter_reason", "requeue_timestamp", "eta")
 
@@ -21,7 +23,7 @@ class UnknownQueue(LookupError):
 
 @contextmanager
 def _channel(broker_url: str) -> Iterator[BlockingChannel]:
-    connection = pika.BlockingConnection(pika.URLParameters(broker_url.split(";")[0]))
+    connection = connect(broker_url)
     try:
         yield connection.channel()
     finally:
