@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from loom_common.db_failover import watch_for_failover
 from loom_common.db_routing import ReplicaSet, RoutingSession
 
 if TYPE_CHECKING:
@@ -54,7 +55,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# Seconds libpq waits for one host of a multi-host URL before it tries the next: a dead
+# primary in the list must cost a request little. libpq takes whole seconds, at least 2.
+DEFAULT_CONNECT_TIMEOUT = 3
+
+
 def create_db_engine(url: str, connect_timeout: int | None = None) -> Engine:
+    """An engine for ``url``. PostgreSQL URLs may name several hosts, as libpq does:
+    ``postgresql+psycopg://user:pw@/db?host=a,b&port=5432,5432&target_session_attrs=read-write``
+    (or SQLAlchemy's ``host=a:5432&host=b:5432``); libpq tries them in turn and keeps the first
+    that has the session type asked for. ``connect_timeout`` in the URL wins over the argument.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -64,7 +75,11 @@ def create_db_engine(url: str, connect_timeout: int | None = None) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    connect_args = {} if connect_timeout is None else {"connect_timeout": connect_timeout}
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = connect_timeout or DEFAULT_CONNECT_TIMEOUT
+    # pool_pre_ping: a pooled connection whose server died is noticed (and replaced) before a
+    # unit of work uses it, rather than failing that unit.
     return create_engine(
         url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
     )
@@ -78,6 +93,9 @@ class Database:
     ) -> None:
         self.url = url
         self.engine = create_db_engine(url)
+        # After a failover the pool's connections are to a dead or read-only server: drop them
+        # all at the first sign (see loom_common.db_failover).
+        watch_for_failover(self.engine)
         # A replica that does not answer must not hold a request for long: reads fall back.
         self.replicas = ReplicaSet(
             [create_db_engine(u, connect_timeout=2) for u in replica_urls],

@@ -10,6 +10,7 @@ from flask.sessions import SessionInterface, SessionMixin
 from loguru import logger
 from pydantic_settings import BaseSettings
 from spectree import SpecTree
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from loom_common import (
@@ -27,8 +28,9 @@ from loom_common import (
 from loom_common.api_errors import error_response
 from loom_common.broker import MessageNotSent
 from loom_common.db import Database
+from loom_common.db_failover import is_outage
 from loom_common.health import Readiness, broker_check
-from loom_common.metrics import render_metrics
+from loom_common.metrics import DB_OUTAGE_REFUSALS, render_metrics
 from loom_common.settings import Settings
 
 Config = TypeVar("Config", bound=BaseSettings)
@@ -108,6 +110,23 @@ def init_app(
     openapi.init_app(app, spec)
     app.register_error_handler(dramatiq.errors.BrokerConnectionError, _broker_unavailable)
     app.register_error_handler(MessageNotSent, _committed_but_not_queued)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+
+
+def _database_unavailable(error: DBAPIError) -> Response:
+    """During a failover (no writable primary for some seconds) a request is refused with 503
+    and Retry-After; any other database error stays a 500. (A write cut off during COMMIT may
+    have been saved: a retry is safe where the endpoint is idempotent, e.g. a job's key.)"""
+    if not is_outage(error):
+        raise error
+    DB_OUTAGE_REFUSALS.labels(current_app.config["LOOM_SERVICE"]).inc()
+    logger.warning("database primary unreachable: {}", type(error.orig).__name__)
+    return error_response(
+        503,
+        "the database is unreachable (failing over?); try again shortly",
+        code="database_unavailable",
+        headers={"Retry-After": "5"},
+    )
 
 
 def _broker_unavailable(error: Exception) -> Response:

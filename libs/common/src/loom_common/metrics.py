@@ -49,6 +49,15 @@ LOG_RECORDS_DROPPED = Counter(
 ERROR_EVENTS_SENT = Counter(
     "loom_error_events_sent_total", "Error events published to the errors queue", ["service"]
 )
+DB_OUTAGE_RETRIES = Counter(
+    "loom_db_outage_retries_total",
+    "Units of work run again because the database primary was unreachable or had moved",
+)
+DB_OUTAGE_REFUSALS = Counter(
+    "loom_db_outage_refusals_total",
+    "HTTP requests answered 503 because no writable database primary was reachable",
+    ["service"],
+)
 ERROR_EVENTS_DROPPED = Counter(
     "loom_error_events_dropped_total",
     "Error events that never reached the errors queue",
