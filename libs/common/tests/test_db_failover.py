@@ -164,3 +164,15 @@ def test_a_bad_query_is_not_an_outage_and_is_not_retried(database_url: str) -> N
         assert len(attempts) == 1
     finally:
         database.dispose()
+
+
+def test_a_multi_host_replica_url_survives_the_replica_list_split() -> None:
+    """Replica URLs are a comma-separated list: the repeated host= form keeps one URL whole."""
+    from loom_common.settings import Settings
+
+    url = (
+        "postgresql+psycopg://loom_web:pw@/loom_web?host=a:5432&host=b:5432"
+        "&target_session_attrs=prefer-standby"
+    )
+    settings = Settings(web_database_replica_urls=url)  # type: ignore[call-arg]
+    assert settings.database_replica_urls("web") == [url]

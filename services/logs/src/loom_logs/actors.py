@@ -12,8 +12,10 @@ from loguru import logger
 
 from loom_common.contracts import LOGS_ACTOR, LOGS_QUEUE
 from loom_common.db import Database
+from loom_common.db_failover import run_unit
 from loom_common.runtime import init_process
 from loom_logs.store.batches import store_batch_once
+from loom_logs.store.insert import StoreResult
 
 settings = init_process("logs")
 database = Database.for_service(settings, "logs")
@@ -24,8 +26,14 @@ database = Database.for_service(settings, "logs")
 @dramatiq.actor(actor_name=LOGS_ACTOR, queue_name=LOGS_QUEUE, ship_logs=False, max_retries=5)
 def ingest(records: list[dict[str, Any]]) -> None:
     """Store one batch, once; bad records are rejected alone, a database failure retries it."""
-    with database.session() as session:
-        result = store_batch_once(session, records)
+
+    def store() -> StoreResult | None:
+        with database.session() as session:
+            return store_batch_once(session, records)
+
+    # Safe to run twice (the batch id is stored with it): a failover costs a few seconds here
+    # rather than a Dramatiq retry's backoff; the message is acked only after the commit.
+    result = run_unit(store, describe="a log batch")
     if result is None:
         logger.info("a batch of {} log records was stored before: skipped", len(records))
     else:
