@@ -264,12 +264,24 @@ def test_the_gelf_process_of_service_toml_listens_and_publishes(
 
 @contextlib.contextmanager
 def _listening(**overrides: Any) -> Iterator[GelfServer]:
-    server = GelfServer(load_logs_config(gelf_host="127.0.0.1", gelf_port=0, **overrides))
+    server = GelfServer(load_logs_config(**{"gelf_host": "127.0.0.1", "gelf_port": 0, **overrides}))
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+def test_two_slots_of_a_deploy_share_a_named_port(app: Flask) -> None:
+    """Blue/green: the new release binds the GELF port while the old one still holds it."""
+    port = free_port()
+    with _listening(gelf_port=port) as old, _listening(gelf_port=port) as new:
+        assert (old.udp_port, old.tcp_port, new.udp_port, new.tcp_port) == (port,) * 4
+        with socket.create_connection(("127.0.0.1", port)) as connection:
+            connection.sendall(b'{"version": "1.1", "host": "h", "short_message": "both"}\0')
+    # With the old slot gone, the port still takes messages.
+    with _listening(gelf_port=port) as alone, socket.create_connection(("127.0.0.1", port)):
+        assert alone.tcp_port == port
 
 
 def _closed_by_server(connection: socket.socket) -> bool:

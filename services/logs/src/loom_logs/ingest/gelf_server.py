@@ -145,13 +145,20 @@ class GelfServer:
         # Port 0 (tests) asks for any free port: UDP picks one, TCP takes the same number,
         # and a number already taken on TCP is given back and another tried.
         attempts = 20 if port == 0 else 1
+        # A named port is shared (SO_REUSEPORT) with the other slot of a blue/green deploy:
+        # the new release listens before the old one stops, so no message finds it closed.
+        shared = port != 0
         for attempt in range(attempts):
             transport, _ = await self._loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self.intake, self.assembler), local_addr=(host, port)
+                lambda: _UdpProtocol(self.intake, self.assembler),
+                local_addr=(host, port),
+                reuse_port=shared,
             )
             udp_port = transport.get_extra_info("sockname")[1]
             try:
-                server = await asyncio.start_server(self._serve_tcp, host, udp_port)
+                server = await asyncio.start_server(
+                    self._serve_tcp, host, udp_port, reuse_port=shared
+                )
             except OSError:
                 transport.close()
                 if attempt == attempts - 1:
