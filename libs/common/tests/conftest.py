@@ -16,6 +16,7 @@ from loom_common.broker import LoomRabbitmqBroker, setup_broker
 from loom_common.cursors import decode_cursor
 from loom_common.openapi import make_spec
 from loom_common.settings import Settings
+from loom_common.testing import temporary_vhost
 
 pytest_plugins = ["loom_common.pytest_plugin"]
 
@@ -76,3 +77,10 @@ def build_app() -> Callable[[Settings], Flask]:
         return app
 
     return build
+
+
+@pytest.fixture
+def private_broker_url() -> Iterator[str]:
+    """A RabbitMQ vhost for one test alone (a module that changes queue types asks for it)."""
+    with temporary_vhost() as url:
+        yield url

@@ -7,12 +7,19 @@ import uuid
 from collections.abc import Callable
 
 import dramatiq
+import pytest
 from test_quorum_queues import queue_types
 
 from loom_common.broker import setup_broker
 from loom_common.queue_migration import migrate
 from loom_common.settings import Settings
 from loom_common.testing import wait_until
+
+
+@pytest.fixture
+def broker_url(private_broker_url: str) -> str:
+    """A vhost of its own: the migration turns every classic queue of its vhost to quorum."""
+    return private_broker_url
 
 
 def test_classic_queues_become_quorum_with_every_message(

@@ -32,6 +32,13 @@ def queue_types(broker_url: str) -> dict[str, str]:
 
 
 @pytest.fixture
+def broker_url(private_broker_url: str) -> str:
+    """A vhost of its own: queues this module declares as quorum (the log shipper's ``logs``
+    among them) must not meet the rest of the session's classic declarations."""
+    return private_broker_url
+
+
+@pytest.fixture
 def quorum_broker(make_settings: Callable[..., Settings]) -> Iterator[LoomRabbitmqBroker]:
     broker = setup_broker(make_settings("web", migrate=False, queue_type="quorum"))
     yield broker
