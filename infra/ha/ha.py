@@ -34,11 +34,6 @@ from topology import REPO_ROOT, Topology
 
 ANSIBLE_DIR = REPO_ROOT / "infra" / "ansible"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
-# Until the rabbitmq role (h-messaging) and the Patroni/etcd roles (h-database) are merged:
-# site.yml skips those hosts and this playbook starts one plain node of each instead.
-TEMPORARY_PLAYBOOK = (
-    Path(__file__).resolve().parent / "playbooks" / "TEMPORARY-single-broker-database.yml"
-)
 STARTED = time.monotonic()
 
 
@@ -191,14 +186,9 @@ def up(topology: Topology) -> None:
         f"inventory {inventory_path.relative_to(REPO_ROOT)}, settings {settings_path.relative_to(REPO_ROOT)}"
     )
     artifacts = topology.var / "dist"
-    say("site.yml over SSH (service hosts, load balancer, Redis), the temporary broker and database,"
+    say("site.yml over SSH (RabbitMQ cluster, etcd, Patroni, Redis, service hosts, load balancer)"
         " and a release of each service, side by side")  # fmt: skip
-    steps = {
-        "site": playbook(
-            topology, ANSIBLE_DIR / "site.yml", "--limit", "all:!rabbitmq:!postgresql:!etcd"
-        ),
-        "temporary-broker-database": playbook(topology, TEMPORARY_PLAYBOOK),
-    }
+    steps = {"site": playbook(topology, ANSIBLE_DIR / "site.yml")}
     for service in inventory.SERVICES:
         steps[f"release-{service}"] = [
             "make", "--no-print-directory", "release", f"SERVICE={service}", f"ARTIFACTS={artifacts}",

@@ -28,6 +28,12 @@ SECRET_NAMES = (
     "WORKER_DB_PASSWORD", "ERRORS_DB_PASSWORD", "LOGS_DB_PASSWORD", "REDIS_PASSWORD",
     "SMTP_PASSWORD",
 )  # fmt: skip
+# Secrets of the infrastructure itself: never in a service's settings.
+INFRA_SECRET_NAMES = (
+    "ERLANG_COOKIE",
+    "POSTGRES_SUPERUSER_PASSWORD",
+    "POSTGRES_REPLICATION_PASSWORD",
+)
 # Groups the hosts' roles name, in the production inventory's order.
 GROUPS = (
     "web",
@@ -44,9 +50,11 @@ GROUPS = (
 
 def load_secrets(topology: Topology) -> dict[str, str]:
     path = topology.var / "secrets.json"
-    if path.exists():
-        return json.loads(path.read_text())
-    values = {name: secrets.token_hex(32) for name in SECRET_NAMES}
+    values: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in (*SECRET_NAMES, *INFRA_SECRET_NAMES) if name not in values]
+    if not missing:
+        return values
+    values.update({name: secrets.token_hex(32) for name in missing})
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch(mode=0o600)
     path.write_text(json.dumps(values, indent=2))
@@ -164,7 +172,10 @@ def inventory(topology: Topology, values: dict[str, str]) -> dict[str, object]:
     common = {
         "loom_environment": "ha",
         "loom_settings_file": str(topology.var / "settings.env"),
-        "loom_secrets": values,
+        "loom_secrets": {name: values[name] for name in SECRET_NAMES},
+        "rabbitmq_erlang_cookie": values["ERLANG_COOKIE"],
+        "postgresql_superuser_password": values["POSTGRES_SUPERUSER_PASSWORD"],
+        "postgresql_replication_password": values["POSTGRES_REPLICATION_PASSWORD"],
         "loom_slot_ports": SLOT_PORTS,
         "loom_public": {
             service: {"server_name": "_", "port": port} for service, port in PUBLIC_PORTS.items()

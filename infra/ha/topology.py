@@ -7,6 +7,7 @@ test run's) can live on one machine side by side.
 from __future__ import annotations
 
 import json
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,8 +81,10 @@ class Topology:
         return [host for host in self.hosts if role in host.roles]
 
     def hosts_file(self) -> str:
-        """/etc/hosts as every namespace sees it: each host by name."""
-        lines = ["127.0.0.1 localhost", "::1 localhost"]
+        """/etc/hosts as every namespace sees it: each host by name, the controller, and the
+        machine's own name (namespaces share it, and Erlang and sshd look it up)."""
+        lines = [f"127.0.0.1 localhost {socket.gethostname()}", "::1 localhost"]
+        lines += [f"{self.gateway} {self.prefix}controller"]
         lines += [f"{host.address} {host.name}" for host in self.hosts]
         return "\n".join(lines) + "\n"
 
