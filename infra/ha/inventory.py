@@ -115,6 +115,9 @@ def settings(topology: Topology, values: dict[str, str]) -> dict[str, str]:
         "LOOM_HTTP_THREADS": "4",
         "LOOM_LOG_LEVEL": "INFO",
         "LOOM_LOG_FORMAT": "json",
+        # The errors service keeps the latest 100 events of an issue by default; the fault tests
+        # count every event of their run's one issue, so the topology keeps them all.
+        "LOOM_ERRORS_EVENTS_PER_ISSUE": "100000",
         # GELF from other hosts reaches the logs hosts through the load balancer.
         "LOOM_LOGS_GELF_HOST": "0.0.0.0",
         "LOOM_LOGS_GELF_PORT": str(GELF_PORT),
